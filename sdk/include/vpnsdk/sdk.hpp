@@ -1,0 +1,18 @@
+// Everything a plugin may use, in one include.
+#pragma once
+#include "vpnsdk/cipher.hpp"
+#include "vpnsdk/context.hpp"
+#include "vpnsdk/counters.hpp"
+#include "vpnsdk/device.hpp"
+#include "vpnsdk/ipv4.hpp"
+#include "vpnsdk/log.hpp"
+#include "vpnsdk/options.hpp"
+#include "vpnsdk/packet.hpp"
+#include "vpnsdk/plugin.hpp"
+#include "vpnsdk/responder.hpp"
+#include "vpnsdk/router.hpp"
+#include "vpnsdk/session.hpp"
+#include "vpnsdk/status.hpp"
+#include "vpnsdk/transport.hpp"
+#include "vpnsdk/version.hpp"
+#include "vpnsdk/wire.hpp"
