@@ -1,0 +1,513 @@
+// vh_loadclient: opens N TUN-less sessions to a vpnhost server over TCP
+// (wire protocol v1, cipher_xor), prints what the server answered to each,
+// optionally pings the hub through every session or injects one UDP packet,
+// and holds the sessions open until stdin EOF / SIGTERM / SIGINT.
+//
+//   vh_loadclient --server 172.31.2.1 --port 5000 --key-file xor.key
+//                 --sessions 253 --expect-welcome 252 --expect-reject 1 --hold
+//
+// Output (stdout, one line each, flushed):
+//   welcome 10.10.0.7          a session got WELCOME
+//   reject address pool full   a session got REJECT (the server's reason text)
+//   error <what>               connect/protocol failure or timeout
+//   ping-ok 10.10.0.7 / ping-fail 10.10.0.7 <what>   (--ping)
+//   summary sessions=N welcome=W reject=R error=E ping_ok=P
+//   holding                    (--hold) sessions stay open from here on
+//   lost <addr> <why>          (--hold) the server ended a held session
+//   released sessions=K        (--hold) we sent BYE and closed them
+// Exit 0 only if every expectation held (default: every session welcomed).
+// Single-threaded Boost.Asio; every wait is bounded.
+#include <utility>  // first: Boost 1.74 awaitable.hpp lacks it under C++20
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "vpnhost/protocol.hpp"
+#include "vpnsdk/ipv4.hpp"
+#include "vpnsdk/wire.hpp"
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using Bytes = std::vector<std::byte>;
+namespace ipv4 = vpnsdk::ipv4;
+namespace proto = vpnhost::protocol;
+using FT = vpnsdk::wire::FrameType;
+
+namespace {
+
+struct Config {
+  std::string server = "127.0.0.1";
+  std::uint16_t port = 5000;
+  std::string key_file;
+  int sessions = 1;
+  int expect_welcome = -1;  // -1: all sessions
+  int expect_reject = -1;   // -1: none
+  bool hold = false;
+  bool ping = false;
+  double timeout_s = 20;     // the whole connect/handshake/ping phase
+  double max_hold_s = 600;   // safety bound on --hold
+  std::uint16_t max_body = 9216;
+  std::string udp_to;        // ADDR:PORT: session 0 sends one UDP datagram there
+  std::string udp_src;       // source address for it (default: the assigned one)
+  std::string udp_text = "vh_loadclient";
+};
+
+void say(const std::string& line) {
+  std::fputs((line + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+Bytes decode_base64(const std::string& text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  Bytes out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    const int v = value(c);
+    if (v < 0) throw std::runtime_error("key file is not base64");
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(std::byte((acc >> bits) & 0xff));
+    }
+  }
+  if (out.empty()) throw std::runtime_error("key file is empty");
+  return out;
+}
+
+Bytes read_key(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read key file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return decode_base64(ss.str());
+}
+
+void xor_body(Bytes& body, const Bytes& key) {
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] ^= key[i % key.size()];
+}
+
+void put16(Bytes& p, std::size_t at, std::uint16_t v) { ipv4::store16(p.data() + at, v); }
+
+Bytes ip_header(std::size_t total, std::uint8_t protocol, std::uint32_t src, std::uint32_t dst, std::uint16_t id) {
+  Bytes p(total);
+  p[0] = std::byte{0x45};
+  put16(p, 2, static_cast<std::uint16_t>(total));
+  put16(p, 4, id);
+  p[8] = std::byte{64};
+  p[9] = std::byte{protocol};
+  ipv4::store32(p.data() + 12, src);
+  ipv4::store32(p.data() + 16, dst);
+  put16(p, 10, ipv4::checksum(std::span<const std::byte>(p).first(20)));
+  return p;
+}
+
+Bytes make_echo(std::uint32_t src, std::uint32_t dst, std::uint16_t id, std::uint16_t seq) {
+  const std::string payload = "vh_loadclient echo payload 0123456789";
+  Bytes p = ip_header(20 + 8 + payload.size(), ipv4::kProtoIcmp, src, dst, id);
+  p[20] = std::byte{8};
+  put16(p, 24, id);
+  put16(p, 26, seq);
+  for (std::size_t i = 0; i < payload.size(); ++i) p[28 + i] = std::byte(payload[i]);
+  put16(p, 22, ipv4::checksum(std::span<const std::byte>(p).subspan(20)));
+  return p;
+}
+
+Bytes make_udp(std::uint32_t src, std::uint32_t dst, std::uint16_t dport, const std::string& text) {
+  const std::size_t ulen = 8 + text.size();
+  Bytes p = ip_header(20 + ulen, ipv4::kProtoUdp, src, dst, 4242);
+  put16(p, 20, 40000);
+  put16(p, 22, dport);
+  put16(p, 24, static_cast<std::uint16_t>(ulen));
+  for (std::size_t i = 0; i < text.size(); ++i) p[28 + i] = std::byte(text[i]);
+  const std::uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + ipv4::kProtoUdp +
+                               static_cast<std::uint32_t>(ulen);
+  std::uint16_t sum = ipv4::checksum(std::span<const std::byte>(p).subspan(20), pseudo);
+  put16(p, 26, sum == 0 ? 0xffff : sum);
+  return p;
+}
+
+bool is_echo_reply(const Bytes& pkt, std::uint32_t from, std::uint32_t to, std::uint16_t id, std::uint16_t seq) {
+  ipv4::Header h;
+  if (ipv4::parse(pkt, h) != ipv4::Problem::none || h.protocol != ipv4::kProtoIcmp) return false;
+  if (h.src != from || h.dst != to || h.total_len < h.header_len + 8) return false;
+  const std::byte* icmp = pkt.data() + h.header_len;
+  return icmp[0] == std::byte{0} && ipv4::load16(icmp + 4) == id && ipv4::load16(icmp + 6) == seq;
+}
+
+struct Frame {
+  std::uint8_t type = 0;
+  Bytes body;
+};
+
+enum class State { pending, welcomed, rejected, failed };
+
+struct Session {
+  Session(asio::io_context& io, int idx) : sock(io), deadline(io), keepalive(io), index(idx) {}
+  tcp::socket sock;
+  asio::steady_timer deadline;
+  asio::steady_timer keepalive;
+  int index;
+  State state = State::pending;
+  bool timed_out = false;
+  bool ping_ok = false;
+  bool open = false;  // welcomed and not yet closed by either side
+  std::uint32_t address = 0;
+  std::uint32_t server = 0;
+  std::uint16_t keepalive_s = 0;
+};
+
+class LoadClient {
+ public:
+  LoadClient(asio::io_context& io, Config cfg, Bytes key)
+      : io_(io), cfg_(std::move(cfg)), key_(std::move(key)), signals_(io, SIGINT, SIGTERM), stdin_(io),
+        hold_limit_(io) {}
+
+  void start() {
+    endpoint_ = tcp::endpoint(asio::ip::make_address(cfg_.server), cfg_.port);
+    for (int i = 0; i < cfg_.sessions; ++i) sessions_.push_back(std::make_unique<Session>(io_, i));
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      say("signal " + std::to_string(sig));
+      interrupted_ = true;
+      release();
+    });
+    for (auto& s : sessions_) asio::co_spawn(io_, run(*s), asio::detached);
+  }
+
+  int exit_code() const {
+    int welcome = 0, reject = 0, error = 0, ping_ok = 0;
+    for (auto& s : sessions_) {
+      welcome += s->state == State::welcomed;
+      reject += s->state == State::rejected;
+      error += s->state == State::failed || s->state == State::pending;
+      ping_ok += s->ping_ok;
+    }
+    const int want_welcome = cfg_.expect_welcome >= 0 ? cfg_.expect_welcome : cfg_.sessions;
+    const int want_reject = cfg_.expect_reject >= 0 ? cfg_.expect_reject : 0;
+    bool ok = welcome == want_welcome && reject == want_reject && error == 0 && lost_ == 0 && !duplicate_;
+    if (cfg_.ping && ping_ok != welcome) ok = false;
+    if (!udp_ok_) ok = false;
+    if (interrupted_ && !phase_done_) ok = false;
+    return ok ? 0 : 1;
+  }
+
+ private:
+  awaitable<void> send_frame(Session& s, FT type, Bytes body) {
+    xor_body(body, key_);
+    Bytes frame(vpnsdk::wire::kHeaderSize + body.size());
+    vpnsdk::wire::encode_header(frame.data(), static_cast<std::uint16_t>(body.size()),
+                                static_cast<std::uint8_t>(type));
+    std::copy(body.begin(), body.end(), frame.begin() + vpnsdk::wire::kHeaderSize);
+    co_await asio::async_write(s.sock, asio::buffer(frame), use_awaitable);
+  }
+
+  awaitable<Frame> read_frame(Session& s) {
+    std::byte hdr[vpnsdk::wire::kHeaderSize];
+    co_await asio::async_read(s.sock, asio::buffer(hdr), use_awaitable);
+    const auto h = vpnsdk::wire::decode_header(hdr);
+    if (h.flags != 0) throw std::runtime_error("frame with flags " + std::to_string(h.flags));
+    Frame f;
+    f.type = h.type;
+    f.body.resize(h.length);
+    if (h.length > 0) co_await asio::async_read(s.sock, asio::buffer(f.body), use_awaitable);
+    xor_body(f.body, key_);
+    co_return f;
+  }
+
+  awaitable<void> run(Session& s) {
+    s.deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(cfg_.timeout_s)));
+    s.deadline.async_wait([&s](const boost::system::error_code& ec) {
+      if (ec) return;
+      s.timed_out = true;
+      boost::system::error_code ignored;
+      s.sock.close(ignored);
+    });
+    try {
+      co_await handshake(s);
+      if (s.state == State::welcomed && cfg_.ping) co_await ping(s);
+      if (s.state == State::welcomed && s.index == 0 && !cfg_.udp_to.empty()) co_await send_udp(s);
+    } catch (const std::exception& e) {
+      const std::string why = s.timed_out ? "timeout" : e.what();
+      if (s.state == State::welcomed) {
+        say("ping-fail " + ipv4::to_string(s.address) + " " + why);
+        s.open = false;
+      } else {
+        s.state = State::failed;
+        say("error session " + std::to_string(s.index) + ": " + why);
+      }
+    }
+    s.deadline.cancel();
+    if (s.state != State::welcomed || !s.open) close(s);
+    if (++finished_ == cfg_.sessions) phase_done();
+    if (s.open && cfg_.hold && !released_) co_await hold(s);
+  }
+
+  awaitable<void> handshake(Session& s) {
+    co_await s.sock.async_connect(endpoint_, use_awaitable);
+    proto::Hello hello;
+    hello.max_body = cfg_.max_body;
+    co_await send_frame(s, FT::hello, proto::encode(hello));
+    Frame f = co_await read_frame(s);
+    if (f.type == static_cast<std::uint8_t>(FT::welcome)) {
+      proto::Welcome w;
+      if (auto err = proto::decode(f.body, w); !err.empty()) throw std::runtime_error(err);
+      s.address = w.assignment.address;
+      s.server = w.assignment.server;
+      s.keepalive_s = w.assignment.keepalive_s;
+      if (s.keepalive_s == 0 && w.assignment.timeout_s > 0)
+        s.keepalive_s = std::max<std::uint16_t>(1, w.assignment.timeout_s / 3);
+      s.state = State::welcomed;
+      s.open = true;
+      if (!addresses_.insert(s.address).second) {
+        duplicate_ = true;
+        say("duplicate address " + ipv4::to_string(s.address));
+      }
+      say("welcome " + ipv4::to_string(s.address));
+    } else if (f.type == static_cast<std::uint8_t>(FT::reject)) {
+      proto::Reject r;
+      if (auto err = proto::decode(f.body, r); !err.empty()) throw std::runtime_error(err);
+      s.state = State::rejected;
+      say("reject " + (r.reason.empty() ? std::string(proto::reject_code_name(r.code)) : r.reason));
+    } else {
+      throw std::runtime_error(std::string("expected WELCOME or REJECT, got ") + vpnsdk::wire::type_name(f.type));
+    }
+  }
+
+  awaitable<void> ping(Session& s) {
+    const auto id = static_cast<std::uint16_t>(0x5600 + s.index);
+    co_await send_frame(s, FT::data, make_echo(s.address, s.server, id, 1));
+    for (;;) {
+      Frame f = co_await read_frame(s);
+      if (f.type == static_cast<std::uint8_t>(FT::keepalive)) continue;
+      if (f.type != static_cast<std::uint8_t>(FT::data))
+        throw std::runtime_error(std::string("expected DATA, got ") + vpnsdk::wire::type_name(f.type));
+      if (is_echo_reply(f.body, s.server, s.address, id, 1)) break;
+    }
+    s.ping_ok = true;
+    say("ping-ok " + ipv4::to_string(s.address));
+  }
+
+  awaitable<void> send_udp(Session& s) {
+    const auto colon = cfg_.udp_to.rfind(':');
+    auto dst = ipv4::parse_address(cfg_.udp_to.substr(0, colon));
+    const int port = colon == std::string::npos ? -1 : std::atoi(cfg_.udp_to.c_str() + colon + 1);
+    auto src = cfg_.udp_src.empty() ? std::optional<std::uint32_t>(s.address) : ipv4::parse_address(cfg_.udp_src);
+    if (!dst || !src || port <= 0 || port > 65535) {
+      udp_ok_ = false;
+      say("error bad --udp-to/--udp-src");
+      co_return;
+    }
+    co_await send_frame(s, FT::data, make_udp(*src, *dst, static_cast<std::uint16_t>(port), cfg_.udp_text));
+    say("udp-sent " + ipv4::to_string(*src) + " -> " + cfg_.udp_to);
+  }
+
+  awaitable<void> hold(Session& s) {
+    if (s.keepalive_s > 0) keepalive_tick(s);
+    try {
+      for (;;) {
+        Frame f = co_await read_frame(s);
+        if (f.type == static_cast<std::uint8_t>(FT::bye)) {
+          proto::Bye b;
+          proto::decode(f.body, b);
+          throw std::runtime_error(std::string("BYE ") + proto::bye_reason_name(b.reason) + " " + b.text);
+        }
+        // KEEPALIVE and DATA are ignored while holding.
+      }
+    } catch (const std::exception& e) {
+      if (s.open && !released_) {
+        ++lost_;
+        say("lost " + ipv4::to_string(s.address) + " " + e.what());
+        s.open = false;
+        close(s);
+        check_all_gone();
+      }
+    }
+  }
+
+  void keepalive_tick(Session& s) {
+    s.keepalive.expires_after(std::chrono::seconds(s.keepalive_s));
+    s.keepalive.async_wait([this, &s](const boost::system::error_code& ec) {
+      if (ec || !s.open || released_) return;
+      asio::co_spawn(io_, send_frame(s, FT::keepalive, {}), [](std::exception_ptr) {});
+      keepalive_tick(s);
+    });
+  }
+
+  void phase_done() {
+    phase_done_ = true;
+    int welcome = 0, reject = 0, error = 0, ping_ok = 0;
+    for (auto& s : sessions_) {
+      welcome += s->state == State::welcomed;
+      reject += s->state == State::rejected;
+      error += s->state == State::failed || s->state == State::pending;
+      ping_ok += s->ping_ok;
+    }
+    say("summary sessions=" + std::to_string(cfg_.sessions) + " welcome=" + std::to_string(welcome) +
+        " reject=" + std::to_string(reject) + " error=" + std::to_string(error) +
+        " ping_ok=" + std::to_string(ping_ok));
+    if (!cfg_.hold || released_) {
+      release();
+      return;
+    }
+    say("holding");
+    hold_limit_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(cfg_.max_hold_s)));
+    hold_limit_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      say("max hold time reached");
+      release();
+    });
+    const int fd = ::dup(0);
+    if (fd < 0) {
+      release();
+      return;
+    }
+    stdin_.assign(fd);
+    wait_stdin_eof();
+    check_all_gone();
+  }
+
+  void wait_stdin_eof() {
+    stdin_.async_read_some(asio::buffer(stdin_buf_), [this](const boost::system::error_code& ec, std::size_t) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) {  // EOF or an error: either way the holder is gone
+        release();
+        return;
+      }
+      wait_stdin_eof();
+    });
+  }
+
+  void check_all_gone() {
+    if (!phase_done_ || released_) return;
+    for (auto& s : sessions_)
+      if (s->open) return;
+    say("no session left to hold");
+    release();
+  }
+
+  void release() {
+    if (released_) return;
+    released_ = true;
+    int count = 0;
+    proto::Bye bye;
+    bye.reason = proto::ByeReason::leaving;
+    for (auto& s : sessions_) {
+      if (s->open) {
+        Bytes body = proto::encode(bye);
+        xor_body(body, key_);
+        Bytes frame(vpnsdk::wire::kHeaderSize + body.size());
+        vpnsdk::wire::encode_header(frame.data(), static_cast<std::uint16_t>(body.size()),
+                                    static_cast<std::uint8_t>(FT::bye));
+        std::copy(body.begin(), body.end(), frame.begin() + vpnsdk::wire::kHeaderSize);
+        boost::system::error_code ec;
+        asio::write(s->sock, asio::buffer(frame), ec);
+        ++count;
+        s->open = false;
+      }
+      s->deadline.cancel();
+      close(*s);
+    }
+    if (cfg_.hold) say("released sessions=" + std::to_string(count));
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    hold_limit_.cancel();
+    if (stdin_.is_open()) stdin_.close(ignored);
+  }
+
+  static void close(Session& s) {
+    boost::system::error_code ignored;
+    s.keepalive.cancel();
+    if (s.sock.is_open()) {
+      s.sock.shutdown(tcp::socket::shutdown_both, ignored);
+      s.sock.close(ignored);
+    }
+  }
+
+  asio::io_context& io_;
+  Config cfg_;
+  Bytes key_;
+  tcp::endpoint endpoint_;
+  std::vector<std::unique_ptr<Session>> sessions_;
+  asio::signal_set signals_;
+  asio::posix::stream_descriptor stdin_;
+  asio::steady_timer hold_limit_;
+  char stdin_buf_[256];
+  std::set<std::uint32_t> addresses_;
+  int finished_ = 0;
+  int lost_ = 0;
+  bool duplicate_ = false;
+  bool udp_ok_ = true;
+  bool phase_done_ = false;
+  bool released_ = false;
+  bool interrupted_ = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{"vh_loadclient: many TUN-less vpnhost sessions (wire protocol v1, XOR cipher)"};
+  app.add_option("--server", cfg.server, "server address (numeric IPv4)");
+  app.add_option("--port", cfg.port, "server TCP port");
+  app.add_option("--key-file", cfg.key_file, "XOR key file (base64), as made by vpnhost keygen")->required();
+  app.add_option("--sessions,-n", cfg.sessions, "sessions to open at once")->check(CLI::Range(1, 10000));
+  app.add_option("--expect-welcome", cfg.expect_welcome, "WELCOMEs expected (default: all sessions)");
+  app.add_option("--expect-reject", cfg.expect_reject, "REJECTs expected (default: 0)");
+  app.add_flag("--hold", cfg.hold, "keep the sessions open until stdin EOF, SIGTERM or SIGINT");
+  app.add_flag("--ping", cfg.ping, "ping the hub through every welcomed session");
+  app.add_option("--timeout", cfg.timeout_s, "seconds for connect + handshake (+ ping) of each session");
+  app.add_option("--max-hold", cfg.max_hold_s, "upper bound in seconds on --hold");
+  app.add_option("--max-body", cfg.max_body, "max_body announced in HELLO");
+  app.add_option("--udp-to", cfg.udp_to, "ADDR:PORT: session 0 sends one UDP datagram there after WELCOME");
+  app.add_option("--udp-src", cfg.udp_src, "source address of that datagram (default: the assigned address)");
+  app.add_option("--udp-text", cfg.udp_text, "payload of that datagram");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    asio::io_context io;
+    LoadClient client(io, cfg, read_key(cfg.key_file));
+    client.start();
+    io.run();
+    return client.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vh_loadclient: %s\n", e.what());
+    return 2;
+  }
+}
