@@ -1,0 +1,266 @@
+// device_tun: a Linux TUN interface as the device stage.
+//
+// start() creates a non-persistent TUN device (it vanishes when its fd is
+// closed, so stop() or an exit removes it) and configures it with ioctls.
+// Reading: wait for readability on the host's io_context, then read up to
+// kBatch packets into pool buffers until EAGAIN and hand them over as one
+// batch. Writing never blocks: a packet the kernel will not take now is
+// dropped and counted.
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tun_config.hpp"
+#include "tun_kernel.hpp"
+#include "vpnsdk/asio.hpp"
+#include "vpnsdk/sdk.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+namespace device_tun {
+namespace {
+
+using vpnsdk::Code;
+using vpnsdk::Status;
+
+constexpr std::size_t kBatch = 64;
+constexpr std::size_t kMaxPacket = 65535;
+
+class DeviceTun final : public vpnsdk::Device {
+ public:
+  explicit DeviceTun(const vpnsdk::HostContext& ctx)
+      : log_(ctx.log),
+        io_(*ctx.io),
+        pool_(*ctx.pool),
+        cfg_(parse_tun_config(*ctx.options)),
+        tun_(*ctx.io),
+        packets_in_(ctx.counters->counter("packets_in")),
+        packets_out_(ctx.counters->counter("packets_out")),
+        bytes_in_(ctx.counters->counter("bytes_in")),
+        bytes_out_(ctx.counters->counter("bytes_out")),
+        write_drops_(ctx.counters->counter("write_drops")),
+        write_errors_(ctx.counters->counter("write_errors")),
+        read_errors_(ctx.counters->counter("read_errors")),
+        read_oversize_(ctx.counters->counter("read_oversize")),
+        pool_exhausted_(ctx.counters->counter("pool_exhausted")) {}
+
+  ~DeviceTun() override { stop(); }
+
+  Status start(vpnsdk::DeviceSink& sink, const vpnsdk::Assignment& self) override {
+    try {
+      const std::uint16_t mtu = cfg_.mtu != 0 ? cfg_.mtu : self.mtu;
+      if (mtu < 68 || mtu > pool_.config().payload)
+        return Status::error(Code::config, "device_tun: MTU " + std::to_string(mtu) +
+                                               " does not fit the packet buffers (68.." +
+                                               std::to_string(pool_.config().payload) + ")");
+      if (tun_.is_open()) return reconfigure(sink, self, mtu);
+
+      int fd = -1;
+      std::string ifname;
+      if (auto s = create_tun(cfg_.name, fd, ifname); !s) return s;
+      boost::system::error_code ec;
+      tun_.assign(fd, ec);
+      if (ec) {
+        ::close(fd);
+        return Status::error(Code::io, "device_tun: cannot watch TUN device '" + ifname + "': " + ec.message());
+      }
+      ifname_ = ifname;
+      if (auto s = configure_tun(ifname_, self, mtu, cfg_.txqueuelen); !s) {
+        close_device();
+        return s;
+      }
+      scratch_.resize(kMaxPacket);
+      batch_.reserve(kBatch);
+      sink_ = &sink;
+      failed_ = false;
+      alive_ = std::make_shared<int>(0);
+      arm();
+      if (log_)
+        log_->info("TUN {} up: {}/{} mtu {}", ifname_, vpnsdk::ipv4::to_string(self.address), self.prefix_len, mtu);
+      return {};
+    } catch (const std::exception& e) {
+      close_device();
+      return Status::error(Code::internal, std::string("device_tun: start failed: ") + e.what());
+    } catch (...) {
+      close_device();
+      return Status::error(Code::internal, "device_tun: start failed");
+    }
+  }
+
+  Status write(vpnsdk::Batch packets) override {
+    if (!tun_.is_open()) return Status::error(Code::drop_no_route, "device_tun: the TUN device is not started");
+    const int fd = tun_.native_handle();
+    std::size_t dropped = 0, errors = 0;
+    int last_errno = 0;
+    for (auto& p : packets) {
+      if (!p || p->empty()) continue;
+      ssize_t n;
+      do n = ::write(fd, p->data(), p->size());
+      while (n < 0 && errno == EINTR);
+      if (n >= 0) {
+        ++packets_out_;
+        bytes_out_ += p->size();
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        ++write_drops_;
+        ++dropped;
+      } else {
+        last_errno = errno;
+        ++write_errors_;
+        ++errors;
+      }
+    }
+    if (errors != 0)
+      return Status::error(Code::io, std::to_string(errors) + " packet(s) not written to TUN " + ifname_ + ": " +
+                                         std::strerror(last_errno));
+    if (dropped != 0)
+      return Status::error(Code::drop_overflow,
+                           std::to_string(dropped) + " packet(s) dropped: TUN " + ifname_ + " is busy");
+    return {};
+  }
+
+  void stop() override {
+    if (!tun_.is_open()) return;
+    if (log_) log_->info("TUN {} removed", ifname_);
+    close_device();
+  }
+
+ private:
+  Status reconfigure(vpnsdk::DeviceSink& sink, const vpnsdk::Assignment& self, std::uint16_t mtu) {
+    if (auto s = configure_tun(ifname_, self, mtu, cfg_.txqueuelen); !s) return s;
+    sink_ = &sink;
+    if (log_)
+      log_->info("TUN {} reconfigured: {}/{} mtu {}", ifname_, vpnsdk::ipv4::to_string(self.address),
+                 self.prefix_len, mtu);
+    return {};
+  }
+
+  void close_device() noexcept {
+    alive_.reset();  // pending handlers see this and do nothing
+    boost::system::error_code ignored;
+    tun_.close(ignored);  // the fd goes, and with it the interface
+  }
+
+  void arm() {
+    std::weak_ptr<int> alive = alive_;
+    tun_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                    [this, alive](const boost::system::error_code& ec) {
+                      if (alive.expired()) return;  // stopped (or restarted) meanwhile
+                      if (ec) {
+                        if (ec != boost::asio::error::operation_aborted)
+                          fail(Status::error(Code::io, "waiting on TUN " + ifname_ + " failed: " + ec.message()));
+                        return;
+                      }
+                      drain();
+                    });
+  }
+
+  // Reads one batch, hands it over, then waits again (EAGAIN seen) or
+  // yields to other handlers and goes on (the batch was full).
+  void drain() noexcept {
+    try {
+      std::weak_ptr<int> alive = alive_;
+      const bool more = read_batch();
+      if (!batch_.empty()) {
+        sink_->from_device(vpnsdk::Batch(batch_.data(), batch_.size()));
+        batch_.clear();
+      }
+      if (alive.expired() || failed_) return;
+      if (more)
+        boost::asio::post(io_, [this, alive] {
+          if (!alive.expired()) drain();
+        });
+      else
+        arm();
+    } catch (const std::exception& e) {
+      batch_.clear();
+      fail(Status::error(Code::internal, std::string("device_tun: read loop failed: ") + e.what()));
+    } catch (...) {
+      batch_.clear();
+      fail(Status::error(Code::internal, "device_tun: read loop failed"));
+    }
+  }
+
+  // True if it stopped because the batch is full (more may be waiting).
+  bool read_batch() {
+    const int fd = tun_.native_handle();
+    const std::size_t payload = pool_.config().payload;
+    for (std::size_t reads = 0; reads < kBatch; ++reads) {
+      vpnsdk::PacketPtr p = pool_.acquire();
+      std::byte* into = p ? p->data() : scratch_.data();
+      const std::size_t room = p ? payload : scratch_.size();
+      const ssize_t n = ::read(fd, into, room);
+      if (n < 0) {
+        if (errno == EINTR) {
+          --reads;
+          continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        const int err = errno;
+        ++read_errors_;
+        fail(Status::error(Code::io, "reading TUN " + ifname_ + " failed: " + std::strerror(err)));
+        return false;
+      }
+      if (n == 0) return false;
+      if (!p) {
+        ++pool_exhausted_;  // no buffer: the packet is read and dropped
+        continue;
+      }
+      if (static_cast<std::size_t>(n) > room) {
+        ++read_oversize_;  // the kernel cut it to fit the buffer
+        continue;
+      }
+      p->put(static_cast<std::size_t>(n));
+      ++packets_in_;
+      bytes_in_ += static_cast<std::uint64_t>(n);
+      batch_.push_back(std::move(p));
+    }
+    return true;
+  }
+
+  void fail(const Status& why) noexcept {
+    if (failed_) return;
+    failed_ = true;
+    if (log_) log_->error("{}", why.message);
+    if (sink_ != nullptr) sink_->device_failed(why);
+  }
+
+  std::shared_ptr<spdlog::logger> log_;
+  boost::asio::io_context& io_;
+  vpnsdk::PacketPool& pool_;
+  TunConfig cfg_;
+  boost::asio::posix::stream_descriptor tun_;
+  std::string ifname_;
+  vpnsdk::DeviceSink* sink_ = nullptr;
+  bool failed_ = false;
+  std::shared_ptr<int> alive_;  // one per start(); handlers hold a weak_ptr
+  std::vector<vpnsdk::PacketPtr> batch_;
+  std::vector<std::byte> scratch_;  // where a packet goes when the pool is empty
+  std::uint64_t& packets_in_;
+  std::uint64_t& packets_out_;
+  std::uint64_t& bytes_in_;
+  std::uint64_t& bytes_out_;
+  std::uint64_t& write_drops_;
+  std::uint64_t& write_errors_;
+  std::uint64_t& read_errors_;
+  std::uint64_t& read_oversize_;
+  std::uint64_t& pool_exhausted_;
+};
+
+constexpr std::array<vpnsdk::OptionSpec, 3> kOptions{{
+    {"name", vpnsdk::OptionType::string, "vpn%d", "interface name (\"%d\": the kernel picks the number)"},
+    {"mtu", vpnsdk::OptionType::integer, "0", "interface MTU (0: the MTU the server assigns)"},
+    {"txqueuelen", vpnsdk::OptionType::integer, "500", "interface transmit queue length"},
+}};
+
+}  // namespace
+}  // namespace device_tun
+
+VPNSDK_DEFINE_PLUGIN(device_tun::DeviceTun, "device_tun", vpnsdk::Stage::device, "1.0.0",
+                     "Linux TUN interface, configured from the server's assignment", device_tun::kOptions, nullptr,
+                     nullptr)

@@ -1,0 +1,22 @@
+// The kernel side of a TUN device: create it and configure it with ioctls
+// (no external tools). All functions return errors as vpnsdk::Status.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "vpnsdk/session.hpp"
+#include "vpnsdk/status.hpp"
+
+namespace device_tun {
+
+// Opens /dev/net/tun (non-blocking, close-on-exec) and attaches a new
+// non-persistent IFF_TUN|IFF_NO_PI interface: it disappears when `fd` is
+// closed. `name` may hold "%d"; `actual` gets the name the kernel chose.
+vpnsdk::Status create_tun(const std::string& name, int& fd, std::string& actual);
+
+// Sets address, netmask, MTU and queue length, then brings the interface up
+// (the kernel adds the connected route for the prefix).
+vpnsdk::Status configure_tun(const std::string& ifname, const vpnsdk::Assignment& self, std::uint16_t mtu,
+                             int txqueuelen);
+
+}  // namespace device_tun
