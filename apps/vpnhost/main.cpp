@@ -1,1 +1,53 @@
-int main() { return 0; }
+// vpnhost: the command line. Everything else lives in core/ and the plugins.
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace vpnhost::app;
+  CLI::App app{"vpnhost: a layer-3 VPN assembled from plugins named in a manifest.\n"
+               "  vpnhost --plugins manifests/server.manifest\n"
+               "  vpnhost check FILE | vpnhost plugins [NAME] | vpnhost keygen FILE"};
+  app.set_version_flag("--version", std::string("vpnhost ") + VPNHOST_VERSION);
+  app.fallthrough();
+
+  Common common;
+  std::string manifest, stats_file;
+  bool stdin_eof_exits = false;
+  app.add_option("--plugins", manifest, "run the stages this manifest names")->check(CLI::ExistingFile);
+  app.add_option("--set", common.overrides, "override a manifest option: TABLE.KEY=VALUE (repeatable)")
+      ->type_size(1)
+      ->allow_extra_args(false);
+  app.add_option("--log-level", common.log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_flag("--stdin-eof-exits", stdin_eof_exits, "shut down cleanly (BYE to all) at end of standard input");
+  app.add_option("--stats-file", stats_file, "write counters here on SIGUSR1 and at exit");
+
+  std::string check_file;
+  auto* check = app.add_subcommand("check", "validate a manifest and its plugins' options without running (exit 0/1)");
+  check->add_option("file", check_file, "manifest")->required()->check(CLI::ExistingFile);
+
+  std::string plugin_name;
+  std::vector<std::string> plugin_dirs;
+  auto* plugins = app.add_subcommand("plugins", "list the plugins found, with their options; or one in detail");
+  plugins->add_option("name", plugin_name, "show only this plugin, in detail");
+  plugins->add_option("--plugin-path", plugin_dirs, "also search these directories first")->type_size(1)->allow_extra_args(false);
+
+  std::string key_file;
+  auto* keygen = app.add_subcommand("keygen", "write a new random key file (mode 0600)");
+  keygen->add_option("file", key_file, "where to write it (must not exist)")->required();
+
+  app.require_subcommand(0, 1);
+  CLI11_PARSE(app, argc, argv);
+
+  setup_logging(common.log_level);
+  if (*check) return cmd_check(check_file, common);
+  if (*plugins) return cmd_plugins(plugin_name, plugin_dirs);
+  if (*keygen) return cmd_keygen(key_file);
+  if (manifest.empty()) {
+    std::fputs(app.help().c_str(), stderr);
+    std::fputs("\nnothing to do: give --plugins FILE or a subcommand\n", stderr);
+    return 2;
+  }
+  return cmd_run(manifest, common, stdin_eof_exits, stats_file);
+}

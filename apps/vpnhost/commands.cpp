@@ -1,0 +1,139 @@
+#include "commands.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "vpnhost/configure.hpp"
+#include "vpnhost/host.hpp"
+#include "vpnhost/keys.hpp"
+#include "vpnhost/manifest.hpp"
+#include "vpnhost/plugin_loader.hpp"
+
+namespace vpnhost::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Command output (listings, keys) goes to stdout without decoration.
+std::shared_ptr<spdlog::logger> out() {
+  static auto logger = [] {
+    auto l = spdlog::stdout_logger_mt("out");
+    l->set_pattern("%v");
+    l->set_level(spdlog::level::info);
+    return l;
+  }();
+  return logger;
+}
+
+// Parse + resolve, reporting the one-line error. Plugins stay loaded in `loader`.
+std::optional<Configuration> load(const std::string& manifest, const Common& common,
+                                  std::unique_ptr<PluginLoader>& loader) {
+  try {
+    Manifest m = parse_manifest(manifest, common.overrides);
+    HostSettings h = host_settings(m);
+    if (common.log_level.empty()) spdlog::set_level(spdlog::level::from_str(h.log_level));
+    loader = std::make_unique<PluginLoader>(plugin_search_path(h.plugin_path));
+    return configure(std::move(m), *loader);
+  } catch (const ManifestError& e) {
+    spdlog::error("{}", e.what());
+  } catch (const LoadError& e) {
+    spdlog::error("{}", e.what());
+  }
+  return std::nullopt;
+}
+
+std::string option_line(const vpnsdk::OptionSpec& o) {
+  std::string def = o.default_value == nullptr || o.required ? "required" : std::string("default: ") +
+                                                                              (std::string(o.default_value).empty() ? "\"\"" : o.default_value);
+  return fmt::format("    {:<18} {:<16} {:<24} {}", o.name, vpnsdk::option_type_name(o.type), def, o.help);
+}
+
+void print_plugin(const LoadedPlugin& p, bool detail) {
+  const auto* d = p.descriptor;
+  out()->info("{:<22} {:<10} {:<8} {}", d->name, vpnsdk::stage_name(d->stage), d->version, d->summary);
+  if (detail) {
+    out()->info("    file: {}", p.path.string());
+    out()->info("    built with: SDK ABI {}.{}, {}", d->abi_major, d->abi_minor, d->toolchain);
+    std::string needs, provides;
+    for (auto n = d->needs; n && *n; ++n) needs += std::string(needs.empty() ? "" : ", ") + *n;
+    for (auto n = d->provides; n && *n; ++n) provides += std::string(provides.empty() ? "" : ", ") + *n;
+    if (!needs.empty()) out()->info("    needs: {}", needs);
+    if (!provides.empty()) out()->info("    provides: {}", provides);
+  } else {
+    out()->info("    file: {}", p.path.string());
+  }
+  if (d->option_count == 0) out()->info("    (no options)");
+  for (std::size_t i = 0; i < d->option_count; ++i) out()->info("{}", option_line(d->options[i]));
+}
+
+}  // namespace
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("vpnhost");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %v");
+  spdlog::set_level(spdlog::level::from_str(level.empty() ? "info" : level));
+}
+
+int cmd_run(const std::string& manifest, const Common& common, bool stdin_eof_exits, const std::string& stats_file) {
+  std::unique_ptr<PluginLoader> loader;  // declared first: libraries outlive everything
+  auto cfg = load(manifest, common, loader);
+  if (!cfg) return 1;
+  return run_host(*cfg, RunOptions{stdin_eof_exits, stats_file});
+}
+
+int cmd_check(const std::string& manifest, const Common& common) {
+  std::unique_ptr<PluginLoader> loader;
+  auto cfg = load(manifest, common, loader);
+  if (!cfg) return 1;
+  try {
+    instantiate_all(*cfg);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  std::string stages;
+  for (const auto& s : cfg->stages) stages += (stages.empty() ? "" : ", ") + s.entry->table + "=" + s.entry->plugin;
+  out()->info("{}: OK ({})", manifest, stages);
+  return 0;
+}
+
+int cmd_plugins(const std::string& name, const std::vector<std::string>& extra_dirs) {
+  std::vector<fs::path> dirs(extra_dirs.begin(), extra_dirs.end());
+  PluginLoader loader(plugin_search_path(dirs));
+  if (!name.empty()) {
+    try {
+      print_plugin(PluginLoader::load_file(loader.load(name).path), true);
+      return 0;
+    } catch (const LoadError& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+  }
+  std::string searched;
+  for (const auto& d : loader.dirs()) searched += (searched.empty() ? "" : ", ") + d.string();
+  out()->info("plugin search path: {}", searched);
+  std::vector<std::string> problems;
+  auto found = loader.discover(problems);
+  for (const auto& p : found) print_plugin(p, false);
+  for (const auto& p : problems) spdlog::warn("{}", p);
+  if (found.empty()) {
+    spdlog::error("no plugins found");
+    return 1;
+  }
+  return 0;
+}
+
+int cmd_keygen(const std::string& file) {
+  try {
+    write_random_key(file);
+  } catch (const KeyFileError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  spdlog::info("wrote a new key to {} (mode 0600); copy it to the server and every client over a secure channel", file);
+  return 0;
+}
+
+}  // namespace vpnhost::app

@@ -1,0 +1,19 @@
+// The vpnhost subcommands, callable without CLI11 (main.cpp parses).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace vpnhost::app {
+
+struct Common {
+  std::vector<std::string> overrides;  // --set TABLE.KEY=VALUE
+  std::string log_level;               // empty: from the manifest
+};
+
+void setup_logging(const std::string& level);
+int cmd_run(const std::string& manifest, const Common& common, bool stdin_eof_exits, const std::string& stats_file);
+int cmd_check(const std::string& manifest, const Common& common);
+int cmd_plugins(const std::string& name, const std::vector<std::string>& extra_dirs);
+int cmd_keygen(const std::string& file);
+
+}  // namespace vpnhost::app

@@ -1,0 +1,58 @@
+// Checks a parsed manifest against the plugins it names: every option
+// known and of the right type, required options present, every stage a
+// plugin of that stage, and every stage another one needs present.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vpnhost/manifest.hpp"
+#include "vpnhost/plugin_loader.hpp"
+#include "vpnsdk/options.hpp"
+
+namespace vpnhost {
+
+// [host] settings, validated with the same machinery as plugin options.
+struct HostSettings {
+  std::vector<std::filesystem::path> plugin_path;
+  std::string log_level = "info";
+  std::int64_t stats_interval = 0;  // seconds; 0 = only on SIGUSR1 and at exit
+  std::string stats_file;
+  bool stdin_eof_exits = false;
+  std::int64_t keepalive = 10;          // seconds of silence before we send KEEPALIVE
+  std::int64_t session_timeout = 60;    // seconds of silence before a session is dropped
+  std::int64_t handshake_timeout = 10;  // seconds a new session has to finish HELLO/WELCOME
+  std::int64_t max_sessions = 1024;
+  std::int64_t max_handshakes = 256;    // sessions not yet established
+  std::int64_t packet_buffers = 8192;
+};
+
+std::span<const vpnsdk::OptionSpec> host_option_specs();
+
+// Turns raw manifest values into Options for `schema`; `owner` is used in
+// messages ("[cipher] cipher_xor"). Throws ManifestError.
+vpnsdk::Options build_options(std::span<const vpnsdk::OptionSpec> schema, const RawTable& raw,
+                              const std::string& owner, const Position& table_where);
+
+HostSettings host_settings(const Manifest& m);
+
+struct ResolvedStage {
+  const StageEntry* entry = nullptr;
+  const LoadedPlugin* plugin = nullptr;
+  vpnsdk::Options options;
+};
+
+struct Configuration {
+  Manifest manifest;
+  HostSettings host;
+  std::vector<ResolvedStage> stages;  // manifest order
+
+  const ResolvedStage* find(vpnsdk::Stage s) const;
+};
+
+// Loads every plugin the manifest names through `loader` and validates all
+// of it. Throws ManifestError (with the position) or LoadError.
+Configuration configure(Manifest m, PluginLoader& loader);
+
+}  // namespace vpnhost

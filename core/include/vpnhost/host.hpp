@@ -1,0 +1,27 @@
+// The running host: creates the stages of a configuration, runs the event
+// loop, handles signals, standard input EOF and counter dumps.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "vpnhost/configure.hpp"
+
+namespace vpnhost {
+
+struct RunOptions {
+  bool stdin_eof_exits = false;  // also settable in [host]
+  std::string stats_file;        // overrides [host] stats_file when not empty
+};
+
+// Runs until shutdown; returns the process exit code. Start-up failures are
+// logged as one clear line and return 1. `loader` must outlive the call
+// (plugin libraries outlive every plugin object and the io_context).
+int run_host(const Configuration& config, const RunOptions& options);
+
+}  // namespace vpnhost
+
+namespace vpnhost {
+// Creates (and destroys) every stage without starting any, so each plugin
+// validates its options (key files, addresses). Throws LoadError.
+void instantiate_all(const Configuration& config);
+}  // namespace vpnhost

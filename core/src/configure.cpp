@@ -1,0 +1,197 @@
+#include "vpnhost/configure.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+namespace vpnhost {
+namespace {
+
+using vpnsdk::OptionSpec;
+using vpnsdk::OptionType;
+
+constexpr std::array<OptionSpec, 11> kHostOptions{{
+    {"plugin_path", OptionType::string_list, "", "directories searched for plugins before $VPNHOST_PLUGIN_PATH and the stock directory; relative to the manifest"},
+    {"log_level", OptionType::string, "info", "trace, debug, info, warn, error, critical or off"},
+    {"stats_interval", OptionType::integer, "0", "seconds between counter dumps to the log/stats file (0: only on SIGUSR1 and at exit)"},
+    {"stats_file", OptionType::string, "", "write counters to this file (atomically) on SIGUSR1, every stats_interval and at exit"},
+    {"stdin_eof_exits", OptionType::boolean, "false", "end of file on standard input shuts down cleanly (BYE to every session)"},
+    {"keepalive", OptionType::integer, "10", "seconds without sending before a KEEPALIVE is sent (0: never)"},
+    {"session_timeout", OptionType::integer, "60", "seconds without receiving before a session is dropped (0: never)"},
+    {"handshake_timeout", OptionType::integer, "10", "seconds a new session has to complete HELLO/WELCOME"},
+    {"max_sessions", OptionType::integer, "1024", "sessions at once (established or not); more are refused"},
+    {"max_handshakes", OptionType::integer, "256", "sessions at once that have not completed HELLO/WELCOME"},
+    {"packet_buffers", OptionType::integer, "8192", "packet buffers in the pool (each ~9.4 KiB, allocated on demand)"},
+}};
+
+std::string valid_names(std::span<const OptionSpec> schema) {
+  if (schema.empty()) return "(this plugin takes no options)";
+  std::string out;
+  for (const auto& s : schema) out += (out.empty() ? "" : ", ") + std::string(s.name);
+  return out;
+}
+
+// Integer given for a number option is fine; nothing else converts.
+std::optional<vpnsdk::OptionValue> coerce(OptionType want, const vpnsdk::OptionValue& v) {
+  switch (want) {
+    case OptionType::string:
+      if (std::holds_alternative<std::string>(v)) return v;
+      break;
+    case OptionType::integer:
+      if (std::holds_alternative<std::int64_t>(v)) return v;
+      break;
+    case OptionType::boolean:
+      if (std::holds_alternative<bool>(v)) return v;
+      break;
+    case OptionType::number:
+      if (std::holds_alternative<double>(v)) return v;
+      if (auto i = std::get_if<std::int64_t>(&v)) return vpnsdk::OptionValue{static_cast<double>(*i)};
+      break;
+    case OptionType::string_list:
+      if (std::holds_alternative<std::vector<std::string>>(v)) return v;
+      break;
+  }
+  return std::nullopt;
+}
+
+std::string describe(const RawValue& raw) {
+  if (raw.value) {
+    if (auto s = std::get_if<std::string>(&*raw.value)) return "the string \"" + *s + "\"";
+  }
+  return "a " + raw.type_name;
+}
+
+vpnsdk::Stage stage_from_capability(const std::string& cap, bool& is_stage) {
+  static const std::array<std::pair<const char*, vpnsdk::Stage>, 5> stages{{{"transport", vpnsdk::Stage::transport},
+                                                                             {"cipher", vpnsdk::Stage::cipher},
+                                                                             {"device", vpnsdk::Stage::device},
+                                                                             {"router", vpnsdk::Stage::router},
+                                                                             {"responder", vpnsdk::Stage::responder}}};
+  for (const auto& [name, s] : stages)
+    if (cap == name) {
+      is_stage = true;
+      return s;
+    }
+  is_stage = false;
+  return vpnsdk::Stage::transport;
+}
+
+}  // namespace
+
+std::span<const OptionSpec> host_option_specs() { return kHostOptions; }
+
+vpnsdk::Options build_options(std::span<const OptionSpec> schema, const RawTable& raw, const std::string& owner,
+                              const Position& table_where) {
+  vpnsdk::Options out;
+  for (const auto& [name, value] : raw) {
+    auto spec = std::find_if(schema.begin(), schema.end(), [&](const OptionSpec& s) { return name == s.name; });
+    if (spec == schema.end())
+      throw ManifestError(value.where,
+                          "unknown option '" + name + "' for " + owner + "; valid options: " + valid_names(schema));
+    std::optional<vpnsdk::OptionValue> v;
+    if (value.value) v = coerce(spec->type, *value.value);
+    if (!v)
+      throw ManifestError(value.where, "option '" + name + "' of " + owner + " expects " +
+                                           (spec->type == OptionType::integer ? "an " : "a ") +
+                                           vpnsdk::option_type_name(spec->type) + ", got " + describe(value));
+    out.set(name, {*v, true, value.where.str()});
+  }
+  for (const auto& spec : schema) {
+    if (out.has(spec.name)) continue;
+    if (spec.required || spec.default_value == nullptr)
+      throw ManifestError(table_where, owner + " needs option '" + std::string(spec.name) + "' (" +
+                                           vpnsdk::option_type_name(spec.type) + "): " + spec.help);
+    out.set(spec.name, {*vpnsdk::parse_option_text(spec.type, spec.default_value), false, ""});
+  }
+  return out;
+}
+
+HostSettings host_settings(const Manifest& m) {
+  vpnsdk::Options o = build_options(kHostOptions, m.host, "[host]", m.host_where);
+  HostSettings h;
+  for (const auto& dir : o.list("plugin_path")) {
+    std::filesystem::path p(dir);
+    h.plugin_path.push_back(p.is_absolute() ? p : (m.base_dir / p).lexically_normal());
+  }
+  h.log_level = o.str("log_level");
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!levels.count(h.log_level))
+    throw ManifestError(m.host.at("log_level").where,
+                        "log_level '" + h.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
+  auto non_negative = [&](const char* name, std::int64_t max) {
+    std::int64_t v = o.integer(name);
+    if (v < 0 || v > max)
+      throw ManifestError(m.host.at(name).where, std::string(name) + " must be between 0 and " + std::to_string(max));
+    return v;
+  };
+  h.stats_interval = non_negative("stats_interval", 86400);
+  h.stats_file = o.str("stats_file");
+  if (!h.stats_file.empty() && std::filesystem::path(h.stats_file).is_relative())
+    h.stats_file = (m.base_dir / h.stats_file).string();
+  h.stdin_eof_exits = o.boolean("stdin_eof_exits");
+  h.keepalive = non_negative("keepalive", 65535);
+  h.session_timeout = non_negative("session_timeout", 65535);
+  h.handshake_timeout = non_negative("handshake_timeout", 3600);
+  h.max_sessions = non_negative("max_sessions", 1 << 20);
+  h.max_handshakes = non_negative("max_handshakes", 1 << 20);
+  h.packet_buffers = non_negative("packet_buffers", 1 << 22);
+  if (h.handshake_timeout == 0) throw ManifestError(m.host.at("handshake_timeout").where, "handshake_timeout must be at least 1");
+  if (h.packet_buffers < 64) throw ManifestError(m.host.at("packet_buffers").where, "packet_buffers must be at least 64");
+  return h;
+}
+
+const ResolvedStage* Configuration::find(vpnsdk::Stage s) const {
+  for (const auto& r : stages)
+    if (r.entry->stage == s) return &r;
+  return nullptr;
+}
+
+Configuration configure(Manifest m, PluginLoader& loader) {
+  Configuration c;
+  c.manifest = std::move(m);
+  const Manifest& man = c.manifest;
+  c.host = host_settings(man);
+
+  for (auto required : {vpnsdk::Stage::transport, vpnsdk::Stage::cipher, vpnsdk::Stage::router})
+    if (man.find(required) == nullptr)
+      throw ManifestError(Position{man.file.string(), 1, 1},
+                          std::string("missing stage: every manifest needs a [") + vpnsdk::stage_name(required) +
+                              "] table (`vpnhost plugins` lists the " + vpnsdk::stage_name(required) + " plugins)");
+
+  for (const auto& entry : man.stages) {
+    const LoadedPlugin* p = nullptr;
+    try {
+      p = &loader.load(entry.plugin);
+    } catch (const LoadError& e) {
+      throw ManifestError(entry.where, "[" + entry.table + "]: " + e.what());
+    }
+    const auto* d = p->descriptor;
+    if (d->stage != entry.stage)
+      throw ManifestError(entry.where, "plugin '" + entry.plugin + "' is a " + vpnsdk::stage_name(d->stage) +
+                                           " plugin, but [" + entry.table + "] needs a " +
+                                           vpnsdk::stage_name(entry.stage) + " plugin");
+    std::span<const OptionSpec> schema(d->options, d->option_count);
+    c.stages.push_back(ResolvedStage{&entry, p, build_options(schema, entry.options,
+                                                              "[" + entry.table + "] " + entry.plugin, entry.where)});
+  }
+
+  // Every capability some stage needs must be provided by another.
+  std::set<std::string> provided;
+  for (const auto& r : c.stages) {
+    provided.insert(vpnsdk::stage_name(r.plugin->descriptor->stage));
+    for (auto p = r.plugin->descriptor->provides; p && *p; ++p) provided.insert(*p);
+  }
+  for (const auto& r : c.stages) {
+    for (auto n = r.plugin->descriptor->needs; n && *n; ++n) {
+      if (provided.count(*n)) continue;
+      bool is_stage = false;
+      vpnsdk::Stage s = stage_from_capability(*n, is_stage);
+      std::string hint = is_stage ? "; add a [" + std::string(vpnsdk::stage_name(s)) + "] table" : "";
+      throw ManifestError(r.entry->where, "missing stage: [" + r.entry->table + "] " + r.entry->plugin + " needs '" +
+                                              *n + "', which no stage in this manifest provides" + hint);
+    }
+  }
+  return c;
+}
+
+}  // namespace vpnhost

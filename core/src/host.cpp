@@ -1,0 +1,210 @@
+#include "vpnhost/host.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <csignal>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "vpnhost/counters.hpp"
+#include "vpnhost/pipeline.hpp"
+
+namespace vpnhost {
+namespace {
+
+class Host {
+ public:
+  Host(const Configuration& cfg, const RunOptions& opts)
+      : cfg_(cfg),
+        stats_file_(opts.stats_file.empty() ? cfg.host.stats_file : opts.stats_file),
+        stdin_eof_exits_(opts.stdin_eof_exits || cfg.host.stdin_eof_exits),
+        pool_(vpnsdk::PoolConfig{128, 9216, 64, static_cast<std::size_t>(cfg.host.packet_buffers)}),
+        signals_(io_),
+        stats_timer_(io_) {}
+
+  int run() {
+    if (!create_stages()) return 1;
+    SessionLimits limits;
+    limits.keepalive = std::chrono::seconds(cfg_.host.keepalive);
+    limits.session_timeout = std::chrono::seconds(cfg_.host.session_timeout);
+    limits.handshake_timeout = std::chrono::seconds(cfg_.host.handshake_timeout);
+    limits.max_sessions = static_cast<std::size_t>(cfg_.host.max_sessions);
+    limits.max_handshakes = static_cast<std::size_t>(cfg_.host.max_handshakes);
+    pipeline_ = std::make_unique<Pipeline>(io_, pool_, counters_, stages_, limits);
+    pipeline_->on_finished = [this](int code) {
+      exit_code_ = code;
+      io_.stop();
+    };
+    if (auto st = pipeline_->start(); !st.ok()) {
+      spdlog::error("cannot start: {}", st.message);
+      return 1;
+    }
+    watch_signals();
+    if (stdin_eof_exits_) watch_stdin();
+    if (cfg_.host.stats_interval > 0) arm_stats();
+    spdlog::info("vpnhost {} running ({})", VPNHOST_VERSION, cfg_.manifest.file.string());
+    run_loop();
+    dump_stats(true);
+    return exit_code_;
+  }
+
+  ~Host() {
+    pipeline_.reset();
+    // Plugin objects go before the io_context (their handlers may still be
+    // queued in it); the libraries outlive both (owned by the loader).
+    stages_.transport.reset();
+    stages_.device.reset();
+    stages_.cipher.reset();
+    stages_.responders.clear();
+    stages_.router.reset();
+  }
+
+ private:
+  bool create_stages() {
+    const std::string base = cfg_.manifest.base_dir.string();
+    try {
+      // Construction order: router, responders, cipher, device, transport.
+      for (auto stage : {vpnsdk::Stage::router, vpnsdk::Stage::responder, vpnsdk::Stage::cipher,
+                         vpnsdk::Stage::device, vpnsdk::Stage::transport}) {
+        for (const auto& r : cfg_.stages) {
+          if (r.entry->stage != stage) continue;
+          auto inst = instantiate(r, base, io_, pool_, counters_);
+          switch (stage) {
+            case vpnsdk::Stage::router: stages_.router = std::move(inst); break;
+            case vpnsdk::Stage::responder: stages_.responders.push_back(std::move(inst)); break;
+            case vpnsdk::Stage::cipher: stages_.cipher = std::move(inst); break;
+            case vpnsdk::Stage::device: stages_.device = std::move(inst); break;
+            case vpnsdk::Stage::transport: stages_.transport = std::move(inst); break;
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("cannot start: {}", e.what());
+      return false;
+    }
+    return true;
+  }
+
+  // An exception escaping a handler (a plugin that did not catch) must not
+  // end the process: log it and keep the loop running.
+  void run_loop() {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        ++counters_.get("host.loop_exceptions");
+        spdlog::error("unhandled exception in the event loop: {}", e.what());
+      } catch (...) {
+        ++counters_.get("host.loop_exceptions");
+        spdlog::error("unhandled non-standard exception in the event loop");
+      }
+    }
+  }
+
+  void watch_signals() {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.add(SIGUSR1);
+    wait_signal();
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGUSR1) {
+        dump_stats(false);
+      } else {
+        pipeline_->shutdown(0, sig == SIGINT ? "SIGINT" : "SIGTERM");
+      }
+      wait_signal();
+    });
+  }
+
+  void watch_stdin() {
+    int fd = ::dup(STDIN_FILENO);
+    boost::system::error_code ec;
+    stdin_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_);
+    stdin_->assign(fd, ec);
+    if (ec) {
+      spdlog::warn("cannot watch standard input ({}); --stdin-eof-exits is off", ec.message());
+      return;
+    }
+    read_stdin();
+  }
+
+  void read_stdin() {
+    stdin_->async_read_some(boost::asio::buffer(stdin_buf_), [this](const boost::system::error_code& ec, std::size_t) {
+      if (ec == boost::asio::error::operation_aborted) return;
+      if (ec) {  // EOF, or an input that cannot be polled (a regular file): both mean "no more input"
+        pipeline_->shutdown(0, "end of standard input");
+        return;
+      }
+      read_stdin();
+    });
+  }
+
+  void arm_stats() {
+    stats_timer_.expires_after(std::chrono::seconds(cfg_.host.stats_interval));
+    stats_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      dump_stats(false);
+      arm_stats();
+    });
+  }
+
+  void dump_stats(bool at_exit) {
+    const std::string text = pipeline_ ? pipeline_->stats_text() : counters_.render();
+    if (!stats_file_.empty()) {
+      if (!write_file_atomically(stats_file_, text)) spdlog::warn("cannot write stats file {}", stats_file_);
+    }
+    if (at_exit || stats_file_.empty()) {
+      spdlog::info("counters{}:", at_exit ? " at exit" : "");
+      std::size_t start = 0;
+      while (start < text.size()) {
+        std::size_t nl = text.find('\n', start);
+        if (nl == std::string::npos) nl = text.size();
+        spdlog::info("  {}", std::string_view(text).substr(start, nl - start));
+        start = nl + 1;
+      }
+    }
+  }
+
+  const Configuration& cfg_;
+  std::string stats_file_;
+  bool stdin_eof_exits_;
+  // Order matters: the pool outlives the io_context (queued handlers may
+  // own packets), the io_context outlives the plugin objects.
+  vpnsdk::PacketPool pool_;
+  CounterRegistry counters_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer stats_timer_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> stdin_;
+  std::array<char, 512> stdin_buf_{};
+  Stages stages_;
+  std::unique_ptr<Pipeline> pipeline_;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_host(const Configuration& config, const RunOptions& options) {
+  Host host(config, options);
+  return host.run();
+}
+
+}  // namespace vpnhost
+
+namespace vpnhost {
+void instantiate_all(const Configuration& config) {
+  vpnsdk::PacketPool pool(vpnsdk::PoolConfig{128, 9216, 64, 64});
+  CounterRegistry counters;
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<StageInstance>> made;
+  for (const auto& r : config.stages) made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
+}
+}  // namespace vpnhost

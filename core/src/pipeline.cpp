@@ -1,0 +1,431 @@
+// Pipeline: sessions and the control protocol. The data path is in datapath.cpp.
+#include "vpnhost/pipeline.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace vpnhost {
+
+using vpnsdk::Code;
+using vpnsdk::Status;
+using vpnsdk::wire::FrameType;
+namespace proto = protocol;
+
+Pipeline::Pipeline(boost::asio::io_context& io, vpnsdk::PacketPool& pool, CounterRegistry& counters,
+                   Stages& stages, SessionLimits limits)
+    : io_(io),
+      pool_(pool),
+      counters_(counters),
+      stages_(stages),
+      limits_(limits),
+      log_(spdlog::default_logger()),
+      tick_timer_(io),
+      drain_timer_(io) {
+  transport_ = stages_.transport->as<vpnsdk::Transport>();
+  cipher_ = stages_.cipher->as<vpnsdk::Cipher>();
+  router_ = stages_.router->as<vpnsdk::Router>();
+  if (stages_.device) device_ = stages_.device->as<vpnsdk::Device>();
+  for (auto& r : stages_.responders) responders_.emplace_back(r->as<vpnsdk::Responder>(), r.get());
+  c_ = {&counters_.get("host.sessions_opened"), &counters_.get("host.sessions_closed"),
+        &counters_.get("host.sessions_active"), &counters_.get("host.rx_packets"),
+        &counters_.get("host.rx_bytes"),        &counters_.get("host.tx_packets"),
+        &counters_.get("host.tx_bytes"),        &counters_.get("host.device_rx_packets"),
+        &counters_.get("host.device_tx_packets"), &counters_.get("host.plugin_exceptions"),
+        &counters_.get("host.protocol_errors"), &counters_.get("host.local_replies")};
+  pending_.reserve(256);
+  scratch_.reserve(256);
+  to_device_.reserve(256);
+}
+
+Pipeline::~Pipeline() = default;
+
+Pipeline::Session* Pipeline::find(vpnsdk::SessionId id) {
+  if (id == 0) return nullptr;
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+std::size_t Pipeline::handshaking_count() const {
+  std::size_t n = 0;
+  for (const auto& [id, s] : sessions_)
+    if (s.state != State::established && s.state != State::closing) ++n;
+  return n;
+}
+
+Status Pipeline::start() {
+  // A host that knows its own address up front (a server) starts its device now.
+  if (device_ != nullptr) {
+    std::optional<vpnsdk::Assignment> self;
+    guarded(*stages_.router, 0, "local", [&] { self = router_->local(); });
+    if (self) {
+      Status st;
+      if (!guarded(*stages_.device, 0, "start", [&] { st = device_->start(*this, *self); }))
+        return Status::error(Code::internal, "[device] " + stages_.device->name + " threw while starting");
+      if (!st.ok()) return Status::error(st.code, "[device] " + stages_.device->name + ": " + st.message);
+      device_started_ = true;
+    }
+  }
+  Status st;
+  if (!guarded(*stages_.transport, 0, "start", [&] { st = transport_->start(*this); }))
+    return Status::error(Code::internal, "[transport] " + stages_.transport->name + " threw while starting");
+  if (!st.ok()) return Status::error(st.code, "[transport] " + stages_.transport->name + ": " + st.message);
+  arm_tick();
+  return {};
+}
+
+void Pipeline::opened(const vpnsdk::SessionInfo& info) {
+  auto now = Clock::now();
+  auto [it, fresh] = sessions_.try_emplace(info.id);
+  Session& s = it->second;
+  if (!fresh) {
+    log_->error("[{}] opened session {} twice", stages_.transport->name, info.id);
+    return;
+  }
+  s.info = info;
+  s.opened_at = s.last_rx = s.last_tx = now;
+  ++*c_.sessions_opened;
+  log_->debug("session {} opened ({} {})", info.id, info.role == vpnsdk::Role::initiator ? "to" : "from",
+              info.peer.to_string());
+
+  if (stopping_) return end_session(s, "shutting down");
+  if (sessions_.size() > limits_.max_sessions) {
+    drop("session_limit");
+    return end_session(s, "too many sessions (max_sessions)");
+  }
+  if (handshaking_count() > limits_.max_handshakes) {
+    drop("handshake_limit");
+    return end_session(s, "too many sessions in handshake (max_handshakes)");
+  }
+  Status st;
+  if (!guarded(*stages_.cipher, info.id, "new_session", [&] { st = cipher_->new_session(info, s.cipher); })) return;
+  if (!st.ok() || !s.cipher) return end_session(s, "cipher refused the session: " + st.message);
+  vpnsdk::HandshakeMessages out;
+  if (!guarded(*stages_.cipher, info.id, "start", [&] { st = s.cipher->start(out); })) return;
+  if (!st.ok()) return end_session(s, "cipher handshake failed to start: " + st.message);
+  send_handshake(s, out);
+  bool ready = false;
+  guarded(*stages_.cipher, info.id, "established", [&] { ready = s.cipher->established(); });
+  if (ready && s.state == State::handshaking) cipher_ready(s);
+}
+
+void Pipeline::cipher_ready(Session& s) {
+  if (s.info.role == vpnsdk::Role::responder) {
+    s.state = State::awaiting_hello;
+    return;
+  }
+  proto::Hello hello;
+  hello.max_body = static_cast<std::uint16_t>(std::min<std::size_t>(pool_.config().payload, 0xffff));
+  if (send_control(s, FrameType::hello, proto::encode(hello))) s.state = State::hello_sent;
+}
+
+void Pipeline::send_handshake(Session& s, const vpnsdk::HandshakeMessages& msgs) {
+  for (const auto& m : msgs) {
+    vpnsdk::PacketPtr p = pool_.acquire();
+    if (!p || !p->append(m)) {
+      drop("pool_exhausted", &s);
+      return end_session(s, "cannot buffer a handshake message");
+    }
+    p->meta.frame_type = static_cast<std::uint8_t>(FrameType::handshake);
+    guarded(*stages_.transport, s.info.id, "send", [&] { transport_->send(s.info.id, vpnsdk::Batch(&p, 1)); });
+    s.last_tx = Clock::now();
+  }
+}
+
+bool Pipeline::send_control(Session& s, FrameType type, const proto::Bytes& body) {
+  vpnsdk::PacketPtr p = pool_.acquire();
+  if (!p || !p->append(body)) {
+    drop("pool_exhausted", &s);
+    return false;
+  }
+  p->meta.frame_type = static_cast<std::uint8_t>(type);
+  p->meta.session = s.info.id;
+  Status st;
+  if (!guarded(*stages_.cipher, s.info.id, "seal", [&] { st = s.cipher->seal(*p); })) return false;
+  if (!st.ok()) {
+    drop(vpnsdk::code_name(st.code), &s);
+    return false;
+  }
+  if (!guarded(*stages_.transport, s.info.id, "send", [&] { st = transport_->send(s.info.id, vpnsdk::Batch(&p, 1)); }))
+    return false;
+  s.last_tx = Clock::now();
+  return st.ok();
+}
+
+void Pipeline::received(vpnsdk::SessionId id, vpnsdk::Batch frames) {
+  Session* s = find(id);
+  if (s == nullptr) return;  // frames racing a close: nothing to do
+  s->last_rx = Clock::now();
+  for (auto& f : frames) {
+    if (s->state == State::closing) break;
+    if (f) handle_frame(*s, std::move(f));
+  }
+  flush();
+}
+
+void Pipeline::handle_frame(Session& s, vpnsdk::PacketPtr f) {
+  const auto type = static_cast<FrameType>(f->meta.frame_type);
+  bool ready = false;
+  guarded(*stages_.cipher, s.info.id, "established", [&] { ready = s.cipher->established(); });
+  if (s.state == State::closing) return;
+  if (type == FrameType::handshake) {
+    if (ready) return violation(s, "HANDSHAKE after the cipher handshake completed");
+    return handle_handshake(s, *f);
+  }
+  if (!ready) return violation(s, std::string(vpnsdk::wire::type_name(f->meta.frame_type)) +
+                                      " before the cipher handshake completed");
+  Status st;
+  if (!guarded(*stages_.cipher, s.info.id, "open", [&] { st = s.cipher->open(*f); })) return;
+  if (!st.ok()) {
+    if (st.code == Code::session_fatal) return end_session(s, "cipher: " + st.message);
+    return drop(vpnsdk::code_name(st.code), &s);
+  }
+  switch (type) {
+    case FrameType::data:
+      if (s.state != State::established) return violation(s, "DATA before WELCOME");
+      ++s.rx_packets;
+      s.rx_bytes += f->size();
+      ++*c_.rx_packets;
+      *c_.rx_bytes += f->size();
+      return route_packet(s.info.id, std::move(f));
+    case FrameType::keepalive:
+      return;
+    case FrameType::hello:
+      if (s.info.role != vpnsdk::Role::responder) return violation(s, "HELLO sent to a client");
+      if (s.state != State::awaiting_hello) return violation(s, "HELLO twice");
+      return on_hello(s, *f);
+    case FrameType::welcome:
+      if (s.info.role != vpnsdk::Role::initiator || s.state != State::hello_sent)
+        return violation(s, "unexpected WELCOME");
+      return on_welcome(s, *f);
+    case FrameType::reject:
+      if (s.info.role != vpnsdk::Role::initiator) return violation(s, "REJECT sent to a server");
+      return on_reject(s, *f);
+    case FrameType::bye:
+      return on_bye(s, *f);
+    default:
+      return violation(s, std::string("unexpected frame type ") + std::to_string(f->meta.frame_type));
+  }
+}
+
+void Pipeline::handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame) {
+  vpnsdk::HandshakeMessages out;
+  Status st;
+  if (!guarded(*stages_.cipher, s.info.id, "handshake", [&] { st = s.cipher->handshake(frame.bytes(), out); })) return;
+  if (!st.ok() && st.code != Code::again) {
+    drop("handshake_failed", &s);
+    return end_session(s, "cipher handshake failed: " + st.message);
+  }
+  send_handshake(s, out);
+  bool ready = false;
+  guarded(*stages_.cipher, s.info.id, "established", [&] { ready = s.cipher->established(); });
+  if (ready && s.state == State::handshaking) cipher_ready(s);
+}
+
+void Pipeline::on_hello(Session& s, const vpnsdk::PacketBuffer& body) {
+  proto::Hello hello;
+  if (std::string err = proto::decode(body.bytes(), hello); !err.empty()) return violation(s, err);
+  if (hello.version != vpnsdk::wire::kProtocolVersion)
+    return reject(s, proto::RejectCode::version,
+                  "protocol version " + std::to_string(hello.version) + " is not supported; this server speaks " +
+                      std::to_string(vpnsdk::wire::kProtocolVersion));
+  std::optional<vpnsdk::PeerIdentity> who;
+  guarded(*stages_.cipher, s.info.id, "peer", [&] { who = s.cipher->peer(); });
+  vpnsdk::Assignment a;
+  Status st;
+  if (!guarded(*stages_.router, s.info.id, "assign", [&] { st = router_->assign(s.info, who ? &*who : nullptr, a); }))
+    return;
+  if (!st.ok()) {
+    drop(st.code == Code::refused ? "assign_refused" : "assign_failed", &s);
+    return reject(s, proto::RejectCode::pool_full, st.message.empty() ? "address pool full" : st.message);
+  }
+  s.assigned = true;
+  a.keepalive_s = static_cast<std::uint16_t>(limits_.keepalive.count());
+  a.timeout_s = static_cast<std::uint16_t>(limits_.session_timeout.count());
+  if (hello.requested_mtu >= 576 && hello.requested_mtu < a.mtu) a.mtu = hello.requested_mtu;
+  s.assignment = a;
+  proto::Welcome w;
+  w.max_body = static_cast<std::uint16_t>(std::min<std::size_t>(pool_.config().payload, 0xffff));
+  w.assignment = a;
+  if (!send_control(s, FrameType::welcome, proto::encode(w))) return end_session(s, "cannot send WELCOME");
+  s.state = State::established;
+  log_->info("session {} from {} assigned {}", s.info.id, s.info.peer.to_string(), vpnsdk::ipv4::to_string(a.address));
+}
+
+void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
+  proto::Welcome w;
+  if (std::string err = proto::decode(body.bytes(), w); !err.empty()) return violation(s, err);
+  const auto& a = w.assignment;
+  Status st;
+  if (!guarded(*stages_.router, s.info.id, "assigned", [&] { st = router_->assigned(s.info.id, a); })) return;
+  if (!st.ok()) return end_session(s, "[router] " + stages_.router->name + " refused the assignment: " + st.message);
+  s.assignment = a;
+  s.assigned = true;
+  if (a.keepalive_s > 0) limits_.keepalive = std::chrono::seconds(a.keepalive_s);
+  if (a.timeout_s > 0) limits_.session_timeout = std::chrono::seconds(a.timeout_s);
+  if (device_ != nullptr) {
+    if (!guarded(*stages_.device, s.info.id, "start", [&] { st = device_->start(*this, a); })) return;
+    if (!st.ok()) {
+      log_->error("[device] {}: {}", stages_.device->name, st.message);
+      return shutdown(1, "device failed");
+    }
+    device_started_ = true;
+  }
+  s.state = State::established;
+  log_->info("assigned {}/{} (server {}, mtu {})", vpnsdk::ipv4::to_string(a.address), int(a.prefix_len),
+             vpnsdk::ipv4::to_string(a.server), a.mtu);
+}
+
+void Pipeline::on_reject(Session& s, const vpnsdk::PacketBuffer& body) {
+  proto::Reject r;
+  if (std::string err = proto::decode(body.bytes(), r); !err.empty()) return violation(s, err);
+  log_->error("rejected by server: {}", r.reason.empty() ? proto::reject_code_name(r.code) : r.reason);
+  s.state = State::closing;
+  guarded(*stages_.transport, s.info.id, "close",
+          [&] { transport_->close(s.info.id, Status::error(Code::refused, "rejected")); });
+  shutdown(proto::is_lasting(r.code) ? 3 : 2, "rejected by server");
+}
+
+void Pipeline::on_bye(Session& s, const vpnsdk::PacketBuffer& body) {
+  proto::Bye b;
+  if (std::string err = proto::decode(body.bytes(), b); !err.empty()) return violation(s, err);
+  s.state = State::closing;
+  guarded(*stages_.transport, s.info.id, "close",
+          [&] { transport_->close(s.info.id, Status::error(Code::session_fatal, "peer said goodbye")); });
+  if (s.info.role == vpnsdk::Role::initiator) {
+    log_->info("server said goodbye ({}{}{})", proto::bye_reason_name(b.reason), b.text.empty() ? "" : ": ", b.text);
+    shutdown(0, "server said goodbye");
+  } else {
+    log_->debug("session {} said goodbye ({})", s.info.id, proto::bye_reason_name(b.reason));
+  }
+}
+
+void Pipeline::reject(Session& s, proto::RejectCode code, const std::string& reason) {
+  log_->warn("session {} from {} rejected: {}", s.info.id, s.info.peer.to_string(), reason);
+  send_control(s, FrameType::reject, proto::encode(proto::Reject{code, reason}));
+  end_session(s, "rejected: " + reason);
+}
+
+void Pipeline::violation(Session& s, const std::string& what) {
+  ++*c_.protocol_errors;
+  drop("protocol_violation", &s);
+  log_->warn("session {} from {}: protocol violation: {}", s.info.id, s.info.peer.to_string(), what);
+  end_session(s, "protocol violation: " + what);
+}
+
+void Pipeline::end_session(Session& s, const std::string& why) {
+  if (s.state == State::closing) return;
+  s.state = State::closing;
+  log_->debug("closing session {}: {}", s.info.id, why);
+  guarded(*stages_.transport, 0, "close",
+          [&] { transport_->close(s.info.id, Status::error(Code::session_fatal, why)); });
+}
+
+void Pipeline::closed(vpnsdk::SessionId id, const Status& why) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = it->second;
+  const bool client_side = s.info.role == vpnsdk::Role::initiator;
+  if (s.assigned && !client_side) guarded(*stages_.router, 0, "release", [&] { router_->release(id); });
+  log_->debug("session {} closed: {}", id, why.message.empty() ? "done" : why.message);
+  sessions_.erase(it);
+  ++*c_.sessions_closed;
+  if (client_side && !stopping_) {
+    log_->error("lost connection to server: {}", why.message.empty() ? "closed" : why.message);
+    shutdown(1, "connection lost");
+  }
+  if (stopping_ && sessions_.empty()) boost::asio::post(io_, [this] { finish(); });
+}
+
+void Pipeline::failed(const Status& why) {
+  log_->error("[transport] {}: {}", stages_.transport->name, why.message);
+  if (!stopping_ && sessions_.empty()) shutdown(1, "transport failed");
+}
+
+void Pipeline::device_failed(const Status& why) {
+  log_->error("[device] {}: {}", stages_.device ? stages_.device->name : "?", why.message);
+  shutdown(1, "device failed");
+}
+
+void Pipeline::arm_tick() {
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || finished_) return;
+    tick();
+    arm_tick();
+  });
+}
+
+void Pipeline::tick() {
+  const auto now = Clock::now();
+  for (auto& [id, s] : sessions_) {
+    if (s.state == State::closing) continue;
+    if (s.state != State::established) {
+      if (now - s.opened_at > limits_.handshake_timeout) {
+        drop("handshake_timeout", &s);
+        end_session(s, "handshake not completed in time");
+      }
+      continue;
+    }
+    if (limits_.session_timeout.count() > 0 && now - s.last_rx > limits_.session_timeout) {
+      drop("session_timeout", &s);
+      log_->info("session {} ({}) silent for {} s: dropped", id, vpnsdk::ipv4::to_string(s.assignment.address),
+                 limits_.session_timeout.count());
+      send_control(s, FrameType::bye, proto::encode(proto::Bye{proto::ByeReason::timeout, "idle timeout"}));
+      end_session(s, "idle timeout");
+      continue;
+    }
+    if (limits_.keepalive.count() > 0 && now - s.last_tx >= limits_.keepalive)
+      send_control(s, FrameType::keepalive, {});
+  }
+}
+
+void Pipeline::shutdown(int exit_code, const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = exit_code;
+  log_->info("shutting down: {}", why);
+  for (auto& [id, s] : sessions_) {
+    if (s.state == State::established) {
+      const bool client = s.info.role == vpnsdk::Role::initiator;
+      send_control(s, FrameType::bye,
+                   proto::encode(proto::Bye{client ? proto::ByeReason::leaving : proto::ByeReason::shutdown, why}));
+    }
+    end_session(s, "shutting down");
+  }
+  if (sessions_.empty()) {
+    boost::asio::post(io_, [this] { finish(); });
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::seconds(3));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) finish();
+  });
+}
+
+void Pipeline::finish() {
+  if (finished_) return;
+  finished_ = true;
+  tick_timer_.cancel();
+  drain_timer_.cancel();
+  guarded(*stages_.transport, 0, "stop", [&] { transport_->stop(); });
+  if (device_ != nullptr && device_started_) guarded(*stages_.device, 0, "stop", [&] { device_->stop(); });
+  sessions_.clear();
+  if (on_finished) on_finished(exit_code_);
+}
+
+std::string Pipeline::stats_text() {
+  *c_.sessions_active = sessions_.size();
+  std::string out = counters_.render();
+  for (const auto& [id, s] : sessions_) {
+    const std::string p = "session." + std::to_string(id) + ".";
+    out += p + "address " + (s.assigned ? vpnsdk::ipv4::to_string(s.assignment.address) : "-") + "\n";
+    out += p + "peer " + s.info.peer.to_string() + "\n";
+    out += p + "rx_packets " + std::to_string(s.rx_packets) + "\n";
+    out += p + "rx_bytes " + std::to_string(s.rx_bytes) + "\n";
+    out += p + "tx_packets " + std::to_string(s.tx_packets) + "\n";
+    out += p + "tx_bytes " + std::to_string(s.tx_bytes) + "\n";
+    out += p + "drops " + std::to_string(s.drops) + "\n";
+  }
+  return out;
+}
+
+}  // namespace vpnhost
