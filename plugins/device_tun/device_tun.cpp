@@ -71,6 +71,7 @@ class DeviceTun final : public vpnsdk::Device {
         return Status::error(Code::io, "device_tun: cannot watch TUN device '" + ifname + "': " + ec.message());
       }
       ifname_ = ifname;
+      if (!disable_ipv6(ifname_) && log_) log_->debug("TUN {}: could not turn IPv6 off", ifname_);
       if (auto s = configure_tun(ifname_, self, mtu, cfg_.txqueuelen); !s) {
         close_device();
         return s;

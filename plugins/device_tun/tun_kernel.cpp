@@ -104,4 +104,15 @@ Status configure_tun(const std::string& ifname, const vpnsdk::Assignment& self, 
   return call(SIOCSIFFLAGS, ifr, "bring up");
 }
 
+bool disable_ipv6(const std::string& ifname) noexcept {
+  try {
+    const std::string path = "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6";
+    Fd f;
+    f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    return f.fd >= 0 && ::write(f.fd, "1", 1) == 1;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace device_tun

@@ -19,4 +19,9 @@ vpnsdk::Status create_tun(const std::string& name, int& fd, std::string& actual)
 vpnsdk::Status configure_tun(const std::string& ifname, const vpnsdk::Assignment& self, std::uint16_t mtu,
                              int txqueuelen);
 
+// The tunnel carries IPv4 only: turn IPv6 off on the interface (no
+// link-local address, no router solicitations read from the device).
+// Best effort: false if the kernel has no IPv6 or refuses.
+bool disable_ipv6(const std::string& ifname) noexcept;
+
 }  // namespace device_tun

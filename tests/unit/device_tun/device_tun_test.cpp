@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -67,7 +68,7 @@ const std::vector<std::byte>* find_packet(const Sink& sink, const std::function<
 
 }  // namespace
 
-TEST_CASE("device_tun: start creates and configures the interface, stop removes it") {
+TEST_CASE("start creates and configures the interface, stop removes it") {
   ENTER_NETNS();
   vpnsdk::testkit::Harness h(kTun);
   REQUIRE(h.status().ok());
@@ -86,6 +87,10 @@ TEST_CASE("device_tun: start creates and configures the interface, stop removes 
   REQUIRE(flags);
   CHECK((*flags & IFF_UP) != 0);
   CHECK((*flags & IFF_POINTOPOINT) != 0);  // a TUN device, not a TAP
+  if (FILE* f = std::fopen("/proc/sys/net/ipv6/conf/vpn0/disable_ipv6", "r")) {  // kernels with IPv6
+    CHECK(std::fgetc(f) == '1');  // IPv4 only: no link-local chatter out of the device
+    std::fclose(f);
+  }
 
   dev.stop();
   CHECK(if_nametoindex("vpn0") == 0);
@@ -94,7 +99,7 @@ TEST_CASE("device_tun: start creates and configures the interface, stop removes 
   CHECK(dev.write({}).code == Code::drop_no_route);  // not started any more
 }
 
-TEST_CASE("device_tun: a datagram into the tunnel network comes out of the device") {
+TEST_CASE("a datagram into the tunnel network comes out of the device") {
   ENTER_NETNS();
   vpnsdk::testkit::Harness h(kTun);
   REQUIRE(h.status().ok());
@@ -130,7 +135,7 @@ TEST_CASE("device_tun: a datagram into the tunnel network comes out of the devic
   for (std::size_t n : sink.batch_sizes) CHECK((n >= 1 && n <= 64));
 }
 
-TEST_CASE("device_tun: a packet written to the device reaches the kernel, which answers") {
+TEST_CASE("a packet written to the device reaches the kernel, which answers") {
   ENTER_NETNS();
   vpnsdk::testkit::Harness h(kTun);
   REQUIRE(h.status().ok());
@@ -158,7 +163,7 @@ TEST_CASE("device_tun: a packet written to the device reaches the kernel, which 
   CHECK(sink.failures.empty());
 }
 
-TEST_CASE("device_tun: a packet the kernel refuses is counted, the device goes on") {
+TEST_CASE("a packet the kernel refuses is counted, the device goes on") {
   ENTER_NETNS();
   vpnsdk::testkit::Harness h(kTun);
   REQUIRE(h.status().ok());
@@ -179,7 +184,7 @@ TEST_CASE("device_tun: a packet the kernel refuses is counted, the device goes o
   CHECK(sink.failures.empty());
 }
 
-TEST_CASE("device_tun: a new assignment is applied to the same interface") {
+TEST_CASE("a new assignment is applied to the same interface") {
   ENTER_NETNS();
   vpnsdk::testkit::Harness h(kTun);
   REQUIRE(h.status().ok());
@@ -210,7 +215,7 @@ TEST_CASE("device_tun: a new assignment is applied to the same interface") {
   }));
 }
 
-TEST_CASE("device_tun: name and mtu options") {
+TEST_CASE("name and mtu options") {
   ENTER_NETNS();
   vpnsdk::testkit::Harness h(kTun, {{"name", std::string("vhtest0")},
                                     {"mtu", std::int64_t{1280}},
@@ -233,7 +238,7 @@ TEST_CASE("device_tun: name and mtu options") {
   CHECK(address_of("vhtest0") == addr("10.10.0.2"));
 }
 
-TEST_CASE("device_tun: the interface goes when the plugin is destroyed") {
+TEST_CASE("the interface goes when the plugin is destroyed") {
   ENTER_NETNS();
   {
     vpnsdk::testkit::Harness h(kTun, {{"name", std::string("vhgone")}});
@@ -245,7 +250,7 @@ TEST_CASE("device_tun: the interface goes when the plugin is destroyed") {
   CHECK(if_nametoindex("vhgone") == 0);
 }
 
-TEST_CASE("device_tun: an MTU the packet buffers cannot hold is refused before anything is created") {
+TEST_CASE("an MTU the packet buffers cannot hold is refused before anything is created") {
   ENTER_NETNS();
   vpnsdk::PoolConfig small;
   small.payload = 1000;
@@ -258,7 +263,7 @@ TEST_CASE("device_tun: an MTU the packet buffers cannot hold is refused before a
   CHECK(if_nametoindex("vpn0") == 0);
 }
 
-TEST_CASE("device_tun: bad options are refused with the option named") {
+TEST_CASE("bad options are refused with the option named") {
   auto error = [](std::map<std::string, vpnsdk::OptionValue> opts) {
     vpnsdk::testkit::Harness h(kTun, std::move(opts));
     CHECK(h.status().code == Code::config);

@@ -101,7 +101,7 @@ TEST_CASE("router_hub: default pool hands out 10.10.0.2..254 in order, then refu
     CHECK(hub.assign(id).address == addr("10.10.0.2") + static_cast<std::uint32_t>(id - 1000));
 }
 
-TEST_CASE("router_hub: assigning a session twice keeps its address; release of unknown is harmless") {
+TEST_CASE("router_hub: assigning a session twice keeps its address, releasing an unknown one is harmless") {
   Hub hub;
   auto a = hub.assign(5);
   auto b = hub.assign(5);
