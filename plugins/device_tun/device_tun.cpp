@@ -167,10 +167,8 @@ class DeviceTun final : public vpnsdk::Device {
     try {
       std::weak_ptr<int> alive = alive_;
       const bool more = read_batch();
-      if (!batch_.empty()) {
-        sink_->from_device(vpnsdk::Batch(batch_.data(), batch_.size()));
-        batch_.clear();
-      }
+      if (!batch_.empty() && !failed_) sink_->from_device(vpnsdk::Batch(batch_.data(), batch_.size()));
+      batch_.clear();
       if (alive.expired() || failed_) return;
       if (more)
         boost::asio::post(io_, [this, alive] {
