@@ -24,7 +24,7 @@ struct RawClientSetup {
 };
 }  // namespace
 
-TEST_CASE("transport_tcp: a frame written one byte at a time is reassembled", "[transport_tcp]") {
+TEST_CASE("a frame written one byte at a time is reassembled", "[transport_tcp]") {
   Rig rig;
   RawClientSetup s(rig);
   std::vector<std::byte> stream = encode(3, pattern(1400, 5));
@@ -51,7 +51,7 @@ TEST_CASE("transport_tcp: a frame written one byte at a time is reassembled", "[
   CHECK(s.server.counter("protocol_errors") == 0);
 }
 
-TEST_CASE("transport_tcp: two and a half frames in one write, the rest later", "[transport_tcp]") {
+TEST_CASE("two and a half frames in one write, the rest later", "[transport_tcp]") {
   Rig rig;
   RawClientSetup s(rig);
   std::vector<std::byte> stream;
@@ -69,7 +69,7 @@ TEST_CASE("transport_tcp: two and a half frames in one write, the rest later", "
   for (unsigned i = 0; i < 3; ++i) CHECK(s.server.sink.frames_[i].body == pattern(3000, i));
 }
 
-TEST_CASE("transport_tcp: a read with many frames is delivered in batches of at most 128", "[transport_tcp]") {
+TEST_CASE("a read with many frames is delivered in batches of at most 128", "[transport_tcp]") {
   Rig rig;
   RawClientSetup s(rig);
   std::vector<std::byte> stream;
@@ -91,7 +91,7 @@ TEST_CASE("transport_tcp: a read with many frames is delivered in batches of at 
   CHECK(s.server.sink.violations == 0);
 }
 
-TEST_CASE("transport_tcp: without pool buffers frames are dropped and counted, the session lives on", "[transport_tcp]") {
+TEST_CASE("without pool buffers frames are dropped and counted, the session lives on", "[transport_tcp]") {
   vpnsdk::PoolConfig pc;
   pc.max_buffers = 3;
   Rig rig(pc);
@@ -113,7 +113,7 @@ TEST_CASE("transport_tcp: without pool buffers frames are dropped and counted, t
   CHECK(s.server.sink.closed_.empty());
 }
 
-TEST_CASE("transport_tcp: a protocol error ends only that session", "[transport_tcp]") {
+TEST_CASE("a protocol error ends only that session", "[transport_tcp]") {
   struct Case {
     const char* name;
     std::vector<std::byte> bad;

@@ -36,7 +36,7 @@ std::uint64_t fill_until_drops(Rig& rig, Instance& c, SessionId id, std::uint64_
 }
 }  // namespace
 
-TEST_CASE("transport_tcp: the send queue is bounded in frames and bytes", "[transport_tcp]") {
+TEST_CASE("the send queue is bounded in frames and bytes", "[transport_tcp]") {
   SECTION("frames") {
     Rig rig;
     RawServerSetup s(rig, {{"max_queue_frames", std::int64_t{2}}});
@@ -64,7 +64,7 @@ TEST_CASE("transport_tcp: the send queue is bounded in frames and bytes", "[tran
   }
 }
 
-TEST_CASE("transport_tcp: a peer that does not read makes the queue overflow; drops are counted", "[transport_tcp]") {
+TEST_CASE("a peer that does not read makes the queue overflow; drops are counted", "[transport_tcp]") {
   Rig rig;
   RawServerSetup s(rig, {{"max_queue_frames", std::int64_t{16}}});
   const std::uint64_t refused = fill_until_drops(rig, s.client, s.id, 50);
@@ -74,7 +74,7 @@ TEST_CASE("transport_tcp: a peer that does not read makes the queue overflow; dr
   CHECK(s.client.sink.violations == 0);
 }
 
-TEST_CASE("transport_tcp: close() flushes queued frames, then the peer sees EOF", "[transport_tcp]") {
+TEST_CASE("close() flushes queued frames, then the peer sees EOF", "[transport_tcp]") {
   Rig rig;
   RawServerSetup s(rig);
   s.raw.conn.start_reading();
@@ -105,7 +105,7 @@ TEST_CASE("transport_tcp: close() flushes queued frames, then the peer sees EOF"
   CHECK(rig.pool().in_use() == 0);
 }
 
-TEST_CASE("transport_tcp: close() with an empty queue reports closed() later, once", "[transport_tcp]") {
+TEST_CASE("close() with an empty queue reports closed() later, once", "[transport_tcp]") {
   Rig rig;
   RawServerSetup s(rig);
   s.raw.conn.start_reading();
@@ -117,7 +117,7 @@ TEST_CASE("transport_tcp: close() with an empty queue reports closed() later, on
   CHECK(s.client.sink.violations == 0);
 }
 
-TEST_CASE("transport_tcp: close() gives up after close_timeout_ms when the peer does not read", "[transport_tcp]") {
+TEST_CASE("close() gives up after close_timeout_ms when the peer does not read", "[transport_tcp]") {
   Rig rig;
   RawServerSetup s(rig, {{"max_queue_frames", std::int64_t{16}}, {"close_timeout_ms", std::int64_t{100}}});
   REQUIRE(fill_until_drops(rig, s.client, s.id, 1) == 1);
@@ -134,7 +134,7 @@ TEST_CASE("transport_tcp: close() gives up after close_timeout_ms when the peer 
   CHECK(rig.pool().in_use() == 0);
 }
 
-TEST_CASE("transport_tcp: the peer closing or resetting ends the session once", "[transport_tcp]") {
+TEST_CASE("the peer closing or resetting ends the session once", "[transport_tcp]") {
   SECTION("orderly close by the other transport") {
     Rig rig;
     const std::uint16_t port = free_port();
@@ -170,7 +170,7 @@ TEST_CASE("transport_tcp: the peer closing or resetting ends the session once", 
   }
 }
 
-TEST_CASE("transport_tcp: stop() drops every session without callbacks", "[transport_tcp]") {
+TEST_CASE("stop() drops every session without callbacks", "[transport_tcp]") {
   Rig rig;
   const std::uint16_t port = free_port();
   Instance& server = rig.server(port);
@@ -200,7 +200,7 @@ TEST_CASE("transport_tcp: stop() drops every session without callbacks", "[trans
   CHECK(late.sink.opened_.empty());
 }
 
-TEST_CASE("transport_tcp: destruction without stop() is safe with sessions and queued frames", "[transport_tcp]") {
+TEST_CASE("destruction without stop() is safe with sessions and queued frames", "[transport_tcp]") {
   Rig rig;
   const std::uint16_t port = free_port();
   Instance& server = rig.server(port);
@@ -222,7 +222,7 @@ TEST_CASE("transport_tcp: destruction without stop() is safe with sessions and q
   CHECK(rig.pool().in_use() == 0);
 }
 
-TEST_CASE("transport_tcp: the sink may call send/close from its callbacks; nothing is re-entrant", "[transport_tcp]") {
+TEST_CASE("the sink may call send/close from its callbacks; nothing is re-entrant", "[transport_tcp]") {
   Rig rig;
   const std::uint16_t port = free_port();
   Instance& server = rig.server(port);

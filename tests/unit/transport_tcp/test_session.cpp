@@ -23,7 +23,7 @@ struct Pair {
 };
 }  // namespace
 
-TEST_CASE("transport_tcp: connect opens one session on each side with the right roles", "[transport_tcp]") {
+TEST_CASE("connect opens one session on each side with the right roles", "[transport_tcp]") {
   Rig rig;
   Pair p(rig);
   REQUIRE(p.server.sink.opened_.size() == 1);
@@ -54,7 +54,7 @@ TEST_CASE("transport_tcp: connect opens one session on each side with the right 
   CHECK(p.server.sink.opened_[1].role == vpnsdk::Role::responder);
 }
 
-TEST_CASE("transport_tcp: frames of 0, 1, 1400 and 9000 bytes round-trip with their type", "[transport_tcp]") {
+TEST_CASE("frames of 0, 1, 1400 and 9000 bytes round-trip with their type", "[transport_tcp]") {
   Rig rig;
   Pair p(rig);
   const std::vector<std::size_t> sizes{0, 1, 1400, 9000};
@@ -93,7 +93,7 @@ TEST_CASE("transport_tcp: frames of 0, 1, 1400 and 9000 bytes round-trip with th
   CHECK(p.server.sink.null_frames == 0);
 }
 
-TEST_CASE("transport_tcp: 1000 frames arrive complete and in order", "[transport_tcp]") {
+TEST_CASE("1000 frames arrive complete and in order", "[transport_tcp]") {
   Rig rig;
   Pair p(rig, {}, {{"max_queue_frames", std::int64_t{1000}}});
   constexpr std::uint32_t kCount = 1000;
@@ -120,7 +120,7 @@ TEST_CASE("transport_tcp: 1000 frames arrive complete and in order", "[transport
   CHECK(rig.pool().in_use() == 0);  // every buffer went back to the pool
 }
 
-TEST_CASE("transport_tcp: IPv6 loopback works and reports the peer address", "[transport_tcp]") {
+TEST_CASE("IPv6 loopback works and reports the peer address", "[transport_tcp]") {
   {
     boost::asio::io_context probe;
     boost::system::error_code ec;
