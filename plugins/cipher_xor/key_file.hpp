@@ -1,0 +1,21 @@
+// Reads the shared XOR key from a key file (as written by `vpnhost keygen`:
+// standard base64 of random bytes, a newline, mode 0600).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cipher_xor {
+
+inline constexpr std::size_t kMinKeyBytes = 16;
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+
+// `path` is the option's text; a relative path is resolved against
+// `base_dir`. `where` is the option's manifest location, for messages.
+// Throws vpnsdk::ConfigError naming the resolved path and `where` when the
+// file is missing, unreadable, not a regular file, group/world accessible,
+// empty, not base64, or decodes to fewer than kMinKeyBytes bytes.
+std::vector<std::uint8_t> load_key_file(const std::string& path, const std::string& base_dir,
+                                        const std::string& where);
+
+}  // namespace cipher_xor
