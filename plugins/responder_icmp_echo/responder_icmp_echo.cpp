@@ -32,19 +32,31 @@ class IcmpEchoResponder final : public vpnsdk::Responder {
     const Outcome o = make_echo_reply(packet.bytes(), self.server, ttl_, reply_len);
     if (o != Outcome::replied) {
       ++ignored_;
-      if (log_ && log_->should_log(spdlog::level::trace))
-        log_->trace("pass ({}): {} bytes", outcome_name(o), packet.size());
+      trace_pass(o, packet.size());
       return vpnsdk::Verdict::pass;
     }
     packet.trim(reply_len);
     ++echo_replies_;
-    if (log_ && log_->should_log(spdlog::level::trace))
-      log_->trace("echo reply to {} ({} bytes)", vpnsdk::ipv4::to_string(vpnsdk::ipv4::dst_of(packet.bytes())),
-                  reply_len);
+    trace_reply(vpnsdk::ipv4::dst_of(packet.bytes()), reply_len);
     return vpnsdk::Verdict::reply;
   }
 
  private:
+  // Per-packet logging; never lets an exception (e.g. bad_alloc) out of handle().
+  void trace_pass(Outcome o, std::size_t size) noexcept {
+    try {
+      if (log_ && log_->should_log(spdlog::level::trace)) log_->trace("pass ({}): {} bytes", outcome_name(o), size);
+    } catch (...) {
+    }
+  }
+  void trace_reply(std::uint32_t to, std::size_t size) noexcept {
+    try {
+      if (log_ && log_->should_log(spdlog::level::trace))
+        log_->trace("echo reply to {} ({} bytes)", vpnsdk::ipv4::to_string(to), size);
+    } catch (...) {
+    }
+  }
+
   std::shared_ptr<spdlog::logger> log_;
   std::uint64_t& echo_replies_;
   std::uint64_t& ignored_;
