@@ -41,26 +41,27 @@ void Pipeline::route_packet(vpnsdk::SessionId from, vpnsdk::PacketPtr p, bool lo
       return;
     case RouteDecision::Kind::local:
       if (local_reply) return drop("local_loop");  // a responder's reply addressed to ourselves
-      return deliver_local(std::move(p));
+      return deliver_local(from, std::move(p));
     case RouteDecision::Kind::drop:
       return drop(d.reason != nullptr ? d.reason : "router_drop", find(from));
   }
 }
 
-void Pipeline::deliver_local(vpnsdk::PacketPtr p) {
+void Pipeline::deliver_local(vpnsdk::SessionId from, vpnsdk::PacketPtr p) {
   std::optional<vpnsdk::Assignment> self;
-  guarded(*stages_.router, 0, "local", [&] { self = router_->local(); });
-  if (!self) return drop("local_unclaimed");
+  guarded(*stages_.router, from, "local", [&] { self = router_->local(); });
+  if (!self) return drop("local_unclaimed", find(from));
   for (auto& [responder, stage] : responders_) {
     vpnsdk::Verdict v = vpnsdk::Verdict::pass;
-    if (!guarded(*stage, 0, "handle", [&] { v = responder->handle(*p, *self); })) return drop("responder_failed");
+    // A throwing responder ends the session the packet came from, not the host.
+    if (!guarded(*stage, from, "handle", [&] { v = responder->handle(*p, *self); })) return drop("responder_failed");
     if (v == vpnsdk::Verdict::consumed) return;
     if (v == vpnsdk::Verdict::reply) {
       ++*c_.echo_local;
       return route_packet(0, std::move(p), true);
     }
   }
-  drop("local_unclaimed");
+  drop("local_unclaimed", find(from));
 }
 
 void Pipeline::flush() {

@@ -29,7 +29,7 @@ class IcmpEchoResponder final : public vpnsdk::Responder {
 
   vpnsdk::Verdict handle(vpnsdk::PacketBuffer& packet, const vpnsdk::Assignment& self) override {
     std::size_t reply_len = 0;
-    const Outcome o = make_echo_reply(packet.bytes(), self.server, ttl_, reply_len);
+    const Outcome o = make_echo_reply(packet.bytes(), self.address, ttl_, reply_len);
     if (o != Outcome::replied) {
       ++ignored_;
       trace_pass(o, packet.size());

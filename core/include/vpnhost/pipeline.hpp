@@ -108,7 +108,7 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
 
   // data path
   void route_packet(vpnsdk::SessionId from, vpnsdk::PacketPtr p, bool local_reply = false);
-  void deliver_local(vpnsdk::PacketPtr p);
+  void deliver_local(vpnsdk::SessionId from, vpnsdk::PacketPtr p);
   void flush();
   void drop(std::string_view reason, Session* s = nullptr);
 

@@ -197,7 +197,7 @@ TEST_CASE("truncated and malformed packets pass unchanged", "[responder_icmp_ech
   CHECK(f.replies() == 0);
 }
 
-TEST_CASE("answers only the server address", "[responder_icmp_echo]") {
+TEST_CASE("answers only this host's own address", "[responder_icmp_echo]") {
   Fixture f;
   Bytes out;
   vpnsdk::Assignment other = server_self();
@@ -205,10 +205,15 @@ TEST_CASE("answers only the server address", "[responder_icmp_echo]") {
   other.server = 0x0a0a0009;
   CHECK(f.run(icmp_vectors::kReq56, out, other) == vpnsdk::Verdict::pass);
   CHECK(out == icmp_vectors::kReq56);
+  // On a client, self.server is the hub: a ping to the hub is not ours to answer.
+  vpnsdk::Assignment client_view = server_self();
+  client_view.address = 0x0a0a0009;
+  CHECK(f.run(icmp_vectors::kReq56, out, client_view) == vpnsdk::Verdict::pass);
+  CHECK(out == icmp_vectors::kReq56);
   CHECK(f.run(icmp_vectors::kReq56, out) == vpnsdk::Verdict::reply);
   CHECK(out == icmp_vectors::kReply56);
   CHECK(f.replies() == 1);
-  CHECK(f.ignored() == 1);
+  CHECK(f.ignored() == 2);
 }
 
 TEST_CASE("answers repeatedly, counting each reply", "[responder_icmp_echo]") {

@@ -57,14 +57,14 @@ inline Options options_from(const PluginDescriptor& d, const std::map<std::strin
 class Harness {
  public:
   explicit Harness(const std::filesystem::path& so, std::map<std::string, OptionValue> given = {},
-                   PoolConfig pool = {}, std::string base_dir = ".")
-      : lib_(so, boost::dll::load_mode::rtld_now), pool_(pool), base_dir_(std::move(base_dir)) {
+                   PoolConfig pool = {}, std::string base_dir = ".", std::shared_ptr<spdlog::logger> log = nullptr)
+      : lib_(so, boost::dll::load_mode::rtld_now), pool_(pool), log_(std::move(log)), base_dir_(std::move(base_dir)) {
     auto* entry = lib_.get<EntryFunction>(kEntrySymbol);
     desc_ = entry();
     if (desc_ == nullptr || desc_->abi_major != kAbiMajor) throw std::runtime_error("plugin has another SDK ABI");
     options_ = options_from(*desc_, given);
-    log_ = std::make_shared<spdlog::logger>(std::string("plugin:") + desc_->name,
-                                            std::make_shared<spdlog::sinks::null_sink_mt>());
+    if (!log_)
+      log_ = std::make_shared<spdlog::logger>(desc_->name, std::make_shared<spdlog::sinks::null_sink_mt>());
     ctx_.io = &io_;
     ctx_.log = log_;
     ctx_.options = &options_;
@@ -90,7 +90,6 @@ class Harness {
   boost::asio::io_context& io() { return io_; }
   PacketPool& pool() { return pool_; }
   SimpleCounters& counters() { return counters_; }
-  void set_logger(std::shared_ptr<spdlog::logger> l) { log_ = std::move(l); }
 
   // A pooled buffer holding a copy of `bytes`.
   PacketPtr packet(std::span<const std::byte> bytes) {
@@ -106,7 +105,7 @@ class Harness {
   PacketPool pool_;
   SimpleCounters counters_;
   Options options_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<spdlog::logger> log_;  // pass one to the constructor to capture the plugin's log
   std::string base_dir_;
   HostContext ctx_;
   Status status_;
