@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Small packet helpers for the lab tests (python3 standard library only).
+
+  labtool.py udp-recv PORT OUTFILE [MAX_SECONDS]
+      Receive UDP datagrams on 0.0.0.0:PORT; append one line per datagram to
+      OUTFILE: "<source address> <length> <sha256> <first 40 bytes, printable>".
+      Prints "listening on PORT" to stdout once bound. Stops after MAX_SECONDS
+      (default 120) or on SIGTERM.
+  labtool.py raw-udp SRC DST PORT TEXT
+      Send one UDP datagram with a hand-made IPv4 header (IP_HDRINCL) whose
+      source is SRC, whatever this host's address is.
+  labtool.py count FILE HEX
+      Print how many times the bytes HEX occur in FILE (e.g. a raw pcap).
+  labtool.py digest FILE
+      Print "<length> <sha256>" of a file, the format udp-recv uses.
+"""
+import hashlib
+import signal
+import socket
+import struct
+import sys
+import time
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def printable(data: bytes) -> str:
+    return "".join(chr(b) if 0x21 <= b < 0x7F else "." for b in data[:40])
+
+
+def udp_recv(port: str, outfile: str, max_seconds: str = "120") -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("0.0.0.0", int(port)))
+    deadline = time.monotonic() + float(max_seconds)
+    print("listening on %s" % port, flush=True)
+    with open(outfile, "a") as out:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return 0
+            sock.settimeout(left)
+            try:
+                data, (src, _) = sock.recvfrom(65535)
+            except socket.timeout:
+                return 0
+            out.write("%s %d %s %s\n" % (src, len(data), hashlib.sha256(data).hexdigest(), printable(data)))
+            out.flush()
+
+
+def raw_udp(src: str, dst: str, port: str, text: str) -> int:
+    payload = text.encode()
+    udp_len = 8 + len(payload)
+    s, d = socket.inet_aton(src), socket.inet_aton(dst)
+    pseudo = s + d + struct.pack("!BBH", 0, socket.IPPROTO_UDP, udp_len)
+    udp = struct.pack("!HHHH", 40001, int(port), udp_len, 0) + payload
+    csum = checksum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0x5151, 0, 64, socket.IPPROTO_UDP, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    sent = sock.sendto(ip + udp, (dst, 0))
+    print("raw-udp sent %d bytes %s -> %s:%s" % (sent, src, dst, port), flush=True)
+    return 0 if sent == len(ip) + len(udp) else 1
+
+
+def count(path: str, hexbytes: str) -> int:
+    with open(path, "rb") as f:
+        print(f.read().count(bytes.fromhex(hexbytes)))
+    return 0
+
+
+def digest(path: str) -> int:
+    with open(path, "rb") as f:
+        data = f.read()
+    print("%d %s" % (len(data), hashlib.sha256(data).hexdigest()))
+    return 0
+
+
+COMMANDS = {"udp-recv": udp_recv, "raw-udp": raw_udp, "count": count, "digest": digest}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    sys.exit(COMMANDS[sys.argv[1]](*sys.argv[2:]))

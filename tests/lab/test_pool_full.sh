@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Address pool exhaustion (10.10.0.2-254 = 253 client addresses):
+#  - a real TUN client c1 connects first and keeps pinging the hub throughout;
+#  - vh_loadclient (namespace c2) opens 253 sessions at once: exactly 252 get
+#    WELCOME with distinct addresses that, with c1's, cover the whole pool,
+#    and exactly 1 gets REJECT "address pool full";
+#  - a real client started while the pool is full (c3) exits non-zero saying
+#    "address pool full";
+#  - c1's pings never lose a packet.
+source "$(dirname "$0")/lib.sh"
+lab_init pool_full
+[ -x "$VH_LOADCLIENT" ] || fail "vh_loadclient not built at $VH_LOADCLIENT"
+LAB_LOG_LEVEL=info  # 253 sessions: keep the server log small
+lab_topology 3
+start_server
+start_client 1
+wait_client 1
+c1=${CLIENT_ADDR[1]}
+
+# c1 pings the hub for ~12 s while the pool fills up and the late client is refused.
+lab_bg "$(c_ns 1)" "$LAB_TMP/c1-ping.log" ping -n -c 120 -i 0.1 -W 2 10.10.0.1
+ping_pid=$LAB_LAST_PID
+wait_for_log "$LAB_TMP/c1-ping.log" "icmp_seq=1 " 5 "$ping_pid"
+
+mkfifo "$LAB_TMP/load.in"
+exec 7<>"$LAB_TMP/load.in"  # we hold the write end: the load client holds until we close it
+LAB_STDIN=$LAB_TMP/load.in lab_bg "$(c_ns 2)" "$LAB_TMP/load.log" "$VH_LOADCLIENT" --server "$(srv_underlay 2)" \
+  --port "$LAB_PORT" --key-file "$KEY" --sessions 253 --expect-welcome 252 --expect-reject 1 --ping --hold --timeout 30
+load_pid=$LAB_LAST_PID
+wait_for_log "$LAB_TMP/load.log" "^holding" 40 "$load_pid"
+grep '^summary' "$LAB_TMP/load.log" | sed 's/^/    /'
+grep -q '^summary sessions=253 welcome=252 reject=1 error=0 ping_ok=252$' "$LAB_TMP/load.log" ||
+  fail "load client summary: $(grep -v '^welcome\|^ping-ok' "$LAB_TMP/load.log")"
+assert_eq "$(grep -c '^reject address pool full$' "$LAB_TMP/load.log")" 1 "REJECTs saying 'address pool full'"
+{ grep '^welcome ' "$LAB_TMP/load.log" | cut -d' ' -f2; echo "$c1"; } | sort -u >"$LAB_TMP/assigned.txt"
+for ((h = 2; h <= 254; h++)); do echo "10.10.0.$h"; done | sort >"$LAB_TMP/pool.txt"
+assert_eq "$(wc -l <"$LAB_TMP/assigned.txt")" 253 "distinct addresses (252 load sessions + c1)"
+cmp -s "$LAB_TMP/assigned.txt" "$LAB_TMP/pool.txt" || fail "assigned addresses are not exactly 10.10.0.2-254:
+$(diff "$LAB_TMP/pool.txt" "$LAB_TMP/assigned.txt" | head)"
+log "ok: c1 + 252 load sessions hold exactly 10.10.0.2-10.10.0.254"
+
+srv_stat host.sessions_active
+assert_eq "$STAT" 253 "server host.sessions_active with the pool full"
+
+# A real client now: refused, non-zero exit, says why.
+start_client 3
+lab_wait_exit "${CLIENT_PID[3]}" 20 || fail "client c3 still running 20 s into a full pool"
+[ "$LAB_EXIT_RC" != 0 ] || fail "client c3 exited 0 although the pool is full"
+grep -q "address pool full" "${CLIENT_LOG[3]}" || fail "client c3 did not print 'address pool full'"
+log "ok: client c3 refused (exit $LAB_EXIT_RC): $(grep -m1 'address pool full' "${CLIENT_LOG[3]}")"
+lab_alive "$ping_pid" || fail "c1's ping ended before the pool test did: it no longer proves c1 was served throughout"
+srv_stat host.sessions_active
+assert_eq "$STAT" 253 "server host.sessions_active after c3 was refused"
+
+# c1 kept pinging the whole time.
+lab_wait_exit "$ping_pid" 30 || fail "c1's ping did not finish"
+tail -n 2 "$LAB_TMP/c1-ping.log" | sed 's/^/    /'
+assert_eq "$LAB_EXIT_RC" 0 "c1 ping exit status"
+grep -q " 120 received, 0% packet loss" "$LAB_TMP/c1-ping.log" || fail "c1 lost pings while the pool filled"
+
+# Release the load sessions: the pool empties again except for c1.
+exec 7>&-
+lab_wait_exit "$load_pid" 20 || fail "load client did not exit after stdin EOF"
+assert_eq "$LAB_EXIT_RC" 0 "load client exit status"
+grep '^released' "$LAB_TMP/load.log" | sed 's/^/    /'
+wait_srv_stat host.sessions_active 1 10
