@@ -52,6 +52,10 @@ log "ok: client c3 refused (exit $LAB_EXIT_RC): $(grep -m1 'address pool full' "
 lab_alive "$ping_pid" || fail "c1's ping ended before the pool test did: it no longer proves c1 was served throughout"
 srv_stat host.sessions_active
 assert_eq "$STAT" 253 "server host.sessions_active after c3 was refused"
+stat_get "$LAB_TMP/srv.stats" router_hub.assigned
+assert_eq "$STAT" 253 "server router_hub.assigned"
+stat_get "$LAB_TMP/srv.stats" router_hub.pool_full
+assert_eq "$STAT" 2 "server router_hub.pool_full (the 253rd load session and c3)"
 
 # c1 kept pinging the whole time: let it go on for one more second, stop it,
 # and check every request got its reply (but the one possibly in flight when

@@ -37,6 +37,8 @@ assert_eq "$LAB_EXIT_RC" 0 "client 1 exit status after SIGTERM"
 ip -n "$(c_ns 1)" link show dev "$P-t1" >/dev/null 2>&1 && fail "TUN $P-t1 still exists after client 1 exited"
 log "ok: TUN $P-t1 removed"
 wait_srv_stat host.sessions_active 1 10
+stat_get "$LAB_TMP/srv.stats" router_hub.released
+assert_eq "$STAT" 1 "server router_hub.released after c1 left"
 
 # c1's address is free: c2 + 252 load sessions = the full pool, 1 more is refused.
 load fill1 253 252 1
