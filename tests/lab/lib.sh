@@ -50,7 +50,7 @@ log() { printf '[%s %s] %s\n' "$(date +%T.%3N)" "$LAB_NAME" "$*"; }
 # A missing capability: skip (77), or fail when CI (or LAB_STRICT) is set.
 lab_skip() {
   if [ -n "${CI:-}${LAB_STRICT:-}" ]; then
-    echo "FAIL: $* (CI is set: lab tests must really run there)"
+    echo "FAIL: $* (CI or LAB_STRICT is set: lab tests must really run)"
     exit 1
   fi
   echo "SKIPPED: $*"
