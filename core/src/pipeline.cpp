@@ -166,10 +166,9 @@ void Pipeline::handle_frame(Session& s, vpnsdk::PacketPtr f) {
   bool ready = false;
   guarded(*stages_.cipher, s.info.id, "established", [&] { ready = s.cipher->established(); });
   if (s.state == State::closing) return;
-  if (type == FrameType::handshake) {
-    if (ready) return violation(s, "HANDSHAKE after the cipher handshake completed");
-    return handle_handshake(s, *f);
-  }
+  // Handshake messages always go to the cipher: after the first handshake
+  // they carry rekeys, and a cipher without a handshake refuses them.
+  if (type == FrameType::handshake) return handle_handshake(s, *f);
   if (!ready) return violation(s, std::string(vpnsdk::wire::type_name(f->meta.frame_type)) +
                                       " before the cipher handshake completed");
   Status st;
@@ -357,6 +356,15 @@ void Pipeline::arm_tick() {
 void Pipeline::tick() {
   const auto now = Clock::now();
   for (auto& [id, s] : sessions_) {
+    if (s.state == State::closing) continue;
+    vpnsdk::HandshakeMessages out;
+    Status st;
+    if (!guarded(*stages_.cipher, id, "tick", [&] { st = s.cipher->tick(out); })) continue;
+    if (st.code == Code::session_fatal) {
+      end_session(s, "cipher: " + st.message);
+      continue;
+    }
+    send_handshake(s, out);
     if (s.state == State::closing) continue;
     if (s.state != State::established) {
       if (now - s.opened_at > limits_.handshake_timeout) {

@@ -34,6 +34,13 @@ class VPNSDK_EXPORT CipherSession {
     (void)out;
     return Status::error(Code::session_fatal, "this cipher has no handshake");
   }
+  // Called about once a second for every session: a cipher may start a
+  // rekey or retransmit a lost handshake message by putting it into `out`.
+  // session_fatal ends the session (e.g. keys too old and no new handshake).
+  virtual Status tick(HandshakeMessages& out) {
+    (void)out;
+    return {};
+  }
   // True once seal/open may be used.
   virtual bool established() const { return true; }
   // Encrypt the buffer's data in place; may push() in front and put() behind
