@@ -274,8 +274,10 @@ wait_for_log() {
   until grep -Eq -- "$pattern" "$file" 2>/dev/null; do
     if [ -n "$pid" ] && ! lab_alive "$pid"; then
       grep -Eq -- "$pattern" "$file" 2>/dev/null && return 0
+      wait "$pid" 2>/dev/null
+      local rc=$?
       echo "----- $file (last 30 lines) -----"; tail -n 30 "$file" 2>/dev/null
-      fail "process $pid exited before /$pattern/ appeared in $(basename "$file")"
+      fail "process $pid exited (status $rc$([ "$rc" -gt 128 ] && echo ", signal $((rc - 128))")) before /$pattern/ appeared in $(basename "$file")"
     fi
     if [ "$SECONDS" -ge "$end" ]; then
       echo "----- $file (last 30 lines) -----"; tail -n 30 "$file" 2>/dev/null
