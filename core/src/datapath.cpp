@@ -61,6 +61,11 @@ void Pipeline::deliver_local(vpnsdk::SessionId from, vpnsdk::PacketPtr p) {
       return route_packet(0, std::move(p), true);
     }
   }
+  // With a device (a gateway), the host's own kernel gets what no responder took.
+  if (device_ != nullptr && device_started_) {
+    to_device_.push_back(std::move(p));
+    return;
+  }
   drop("local_unclaimed", find(from));
 }
 
