@@ -7,7 +7,7 @@
 
 namespace transport_tcp {
 
-const std::array<vpnsdk::OptionSpec, 7> kOptions{{
+const std::array<vpnsdk::OptionSpec, 8> kOptions{{
     {"listen", vpnsdk::OptionType::string, "",
      "address to listen on (server mode), e.g. \"0.0.0.0\" or \"::\"; exactly one of listen/connect"},
     {"connect", vpnsdk::OptionType::string, "",
@@ -20,6 +20,8 @@ const std::array<vpnsdk::OptionSpec, 7> kOptions{{
     {"connect_timeout", vpnsdk::OptionType::integer, "10", "seconds to resolve and connect before giving up"},
     {"close_timeout_ms", vpnsdk::OptionType::integer, "1000",
      "milliseconds close() waits for the send queue to drain before closing anyway"},
+    {"stall_timeout", vpnsdk::OptionType::integer, "10",
+     "seconds a session's send queue may stay full (the peer stopped reading) before the session is dropped (0: never)"},
 }};
 
 namespace {
@@ -56,6 +58,7 @@ Config parse_config(const vpnsdk::Options& o) {
   c.max_queue_bytes = static_cast<std::size_t>(ranged(o, "max_queue_bytes", 1, std::int64_t{1} << 32));
   c.connect_timeout = std::chrono::seconds(ranged(o, "connect_timeout", 1, 3600));
   c.close_timeout = std::chrono::milliseconds(ranged(o, "close_timeout_ms", 0, 3600 * 1000));
+  c.stall_timeout = std::chrono::seconds(ranged(o, "stall_timeout", 0, 3600));
   return c;
 }
 

@@ -10,7 +10,7 @@
 
 namespace transport_tcp {
 
-extern const std::array<vpnsdk::OptionSpec, 7> kOptions;
+extern const std::array<vpnsdk::OptionSpec, 8> kOptions;
 
 struct Config {
   std::string listen;   // server mode when non-empty (numeric address)
@@ -20,6 +20,7 @@ struct Config {
   std::size_t max_queue_bytes = 1048576;
   std::chrono::seconds connect_timeout{10};
   std::chrono::milliseconds close_timeout{1000};
+  std::chrono::seconds stall_timeout{10};  // 0: never drop a peer that stopped reading
 
   bool server() const noexcept { return !listen.empty(); }
 };

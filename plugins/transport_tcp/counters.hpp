@@ -19,7 +19,8 @@ struct TcpCounters {
         close_drops(c.counter("close_drops")),
         pool_exhausted(c.counter("pool_exhausted")),
         protocol_errors(c.counter("protocol_errors")),
-        accept_errors(c.counter("accept_errors")) {}
+        accept_errors(c.counter("accept_errors")),
+        stalled(c.counter("stalled")) {}
 
   std::uint64_t& sessions_opened;
   std::uint64_t& sessions_closed;
@@ -33,6 +34,7 @@ struct TcpCounters {
   std::uint64_t& pool_exhausted;   // receive: no packet buffer available
   std::uint64_t& protocol_errors;  // receive: bad flags/type/length, session ended
   std::uint64_t& accept_errors;
+  std::uint64_t& stalled;          // sessions dropped: queue full for stall_timeout
 };
 
 }  // namespace transport_tcp

@@ -151,12 +151,28 @@ Status TcpSession::send(vpnsdk::Batch frames) {
     queued_bytes_ += wire;
   }
   write_more();
+  if (overflow) note_full();
   if (overflow)
     return Status::error(Code::drop_overflow, "send queue of session " + std::to_string(info_.id) + " is full");
   if (rejected)
     return Status::error(Code::drop_malformed,
                          "frame without 4 bytes of headroom, longer than 65535 bytes or of unknown type");
   return {};
+}
+
+// A peer that stops reading fills its queue; once it has stayed full for
+// stall_timeout the session is dropped (asynchronously: never inside send()).
+void TcpSession::note_full() {
+  const auto now = std::chrono::steady_clock::now();
+  if (full_since_ == std::chrono::steady_clock::time_point{}) full_since_ = now;
+  if (env_->cfg.stall_timeout.count() == 0 || stall_posted_ || now - full_since_ < env_->cfg.stall_timeout) return;
+  stall_posted_ = true;
+  boost::asio::post(sock_.get_executor(), [self = shared_from_this()] {
+    if (self->env_ == nullptr) return;
+    ++self->env_->n.stalled;
+    self->finish(Status::error(Code::session_fatal, "peer stopped reading: send queue full for " +
+                                                        std::to_string(self->env_->cfg.stall_timeout.count()) + " s"));
+  });
 }
 
 void TcpSession::write_more() {
@@ -185,6 +201,7 @@ void TcpSession::on_write(const boost::system::error_code& ec) {
       queue_.pop_front();
     }
     queued_bytes_ -= bytes;
+    full_since_ = {};  // the peer reads again
     env_->n.frames_out += in_flight_;
     env_->n.bytes_out += bytes;
     in_flight_ = 0;

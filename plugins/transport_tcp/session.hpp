@@ -73,6 +73,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   bool consume();   // false when the session ended or started closing
   bool deliver();   // same
+  void note_full();
   void write_more();
   void on_write(const boost::system::error_code& ec);
   void flushed() noexcept;
@@ -96,6 +97,8 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   std::vector<boost::asio::const_buffer> gather_;
   std::size_t in_flight_ = 0;
   bool writing_ = false;
+  std::chrono::steady_clock::time_point full_since_{};  // queue full since (epoch: not full)
+  bool stall_posted_ = false;
 
   bool closing_ = false;
   vpnsdk::Status close_why_;

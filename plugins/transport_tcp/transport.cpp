@@ -180,6 +180,14 @@ void TcpTransport::on_accept(const boost::system::error_code& ec, tcp::socket so
 
 // ---- connect mode ------------------------------------------------------------
 
+Status TcpTransport::reconnect() {
+  if (stopped_ || !started_) return Status::error(Code::refused, "transport is not running");
+  if (cfg_.connect.empty()) return Status::error(Code::refused, "listen mode does not reconnect");
+  if (connect_pending_ || !sessions_.empty()) return Status::error(Code::refused, "already connecting or connected");
+  connect();  // asynchronous: the outcome is reported through the sink later
+  return {};
+}
+
 void TcpTransport::connect() {
   connect_pending_ = true;
   log_->info("connecting to {}:{}", cfg_.connect, cfg_.port);

@@ -34,6 +34,7 @@ class TcpTransport final : public vpnsdk::Transport, private SessionOwner {
   vpnsdk::Status start(vpnsdk::TransportSink& sink) override;
   vpnsdk::Status send(vpnsdk::SessionId id, vpnsdk::Batch frames) override;
   void close(vpnsdk::SessionId id, const vpnsdk::Status& why) override;
+  vpnsdk::Status reconnect() override;
   void stop() override;
 
  private:

@@ -40,6 +40,10 @@ class VPNSDK_EXPORT Transport : public Plugin {
   virtual Status send(SessionId id, Batch frames) = 0;
   // Flush what is queued (bounded time), then close; closed() follows.
   virtual void close(SessionId id, const Status& why) = 0;
+  // Client (connect) mode, after the session closed or connecting failed:
+  // connect again, resolving the host name afresh. The outcome arrives as
+  // opened() or failed(). Transports that cannot do this keep the default.
+  virtual Status reconnect() { return Status::error(Code::refused, "this transport cannot reconnect"); }
   // Stop accepting/connecting and drop every session, without callbacks.
   virtual void stop() = 0;
 };

@@ -76,6 +76,35 @@ TEST_CASE("a peer that does not read makes the queue overflow and drops are coun
   CHECK(s.client.sink.violations == 0);
 }
 
+TEST_CASE("a peer whose queue stays full for stall_timeout is dropped", "[transport_tcp]") {
+  Rig rig;
+  RawServerSetup s(rig, {{"max_queue_frames", std::int64_t{16}}, {"stall_timeout", std::int64_t{1}}});
+  REQUIRE(fill_until_drops(rig, s.client, s.id, 1) == 1);
+  CHECK(s.client.sink.closed_.empty());  // full, but not for long yet
+  rig.run_for(1100ms);                   // the stall clock runs on real time
+  CHECK(s.client.send(s.id, rig.frame(3, pattern(9000, 2))).code == Code::drop_overflow);
+  CHECK(s.client.sink.closed_.empty());  // never inside send()
+  REQUIRE(rig.run_until([&] { return s.client.sink.closed_count(s.id) == 1; }));
+  const Status* why = s.client.sink.closed_status(s.id);
+  REQUIRE(why != nullptr);
+  CHECK(why->message.find("peer stopped reading") != std::string::npos);
+  CHECK(s.client.counter("stalled") == 1);
+  CHECK(s.client.sink.violations == 0);
+}
+
+TEST_CASE("a queue that drains resets the stall clock", "[transport_tcp]") {
+  Rig rig;
+  RawServerSetup s(rig, {{"max_queue_frames", std::int64_t{16}}, {"stall_timeout", std::int64_t{1}}});
+  REQUIRE(fill_until_drops(rig, s.client, s.id, 1) == 1);
+  s.raw.conn.start_reading();  // the peer reads again: the queue drains
+  REQUIRE(rig.run_until([&] { return s.client.counter("frames_out") > 16; }));
+  rig.run_for(1100ms);
+  CHECK(s.client.send(s.id, rig.frame(3, pattern(10, 3))).ok());
+  rig.run_for(100ms);
+  CHECK(s.client.sink.closed_.empty());
+  CHECK(s.client.counter("stalled") == 0);
+}
+
 TEST_CASE("close() flushes queued frames, then the peer sees EOF", "[transport_tcp]") {
   Rig rig;
   RawServerSetup s(rig);

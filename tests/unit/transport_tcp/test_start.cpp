@@ -26,7 +26,8 @@ TEST_CASE("the descriptor declares the documented options", "[transport_tcp]") {
                                                        {"max_queue_frames", "512"},
                                                        {"max_queue_bytes", "1048576"},
                                                        {"connect_timeout", "10"},
-                                                       {"close_timeout_ms", "1000"}});
+                                                       {"close_timeout_ms", "1000"},
+                                                       {"stall_timeout", "10"}});
 }
 
 TEST_CASE("bad options are refused with the option's name", "[transport_tcp]") {
