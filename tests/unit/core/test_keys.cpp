@@ -1,4 +1,6 @@
 // Key files: vpnhost::write_random_key and `vpnhost keygen`.
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -156,4 +158,33 @@ TEST_CASE("keys: vpnhost keygen without a file is a usage error", "[keys][binary
   CHECK(r.code != 0);
   CHECK(r.code < 128);
   CHECK_THAT(r.err, Catch::Contains("file is required"));
+}
+
+// BUG (core/src/keys.cpp, write_random_key): when writing fails part-way
+// (disk full, quota, file size limit) the partly written key file is left
+// behind; a retry of `vpnhost keygen` then refuses to overwrite it, and a
+// truncated key sits where the manifest expects one. (Also: if fsync() fails,
+// close() is skipped and the descriptor leaks.) Suggested fix: on any error
+// after open(), close the descriptor and unlink(path) before throwing.
+TEST_CASE("keys: a failed write leaves no partial key file", "[keys][!mayfail]") {
+  TempDir tmp;
+  const fs::path key = tmp / "partial.key";
+  struct rlimit old {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  struct sigaction ignore {}, saved {};
+  ignore.sa_handler = SIG_IGN;
+  REQUIRE(::sigaction(SIGXFSZ, &ignore, &saved) == 0);
+  struct rlimit small = old;
+  small.rlim_cur = 10;  // a write beyond 10 bytes fails with EFBIG
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  bool threw = false;
+  try {
+    vpnhost::write_random_key(key);
+  } catch (const vpnhost::KeyFileError&) {
+    threw = true;
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::sigaction(SIGXFSZ, &saved, nullptr);
+  REQUIRE(threw);
+  CHECK_FALSE(fs::exists(key));
 }

@@ -130,11 +130,25 @@ TEST_CASE("manifest: a plugin name with a path in it is refused before any file 
         "and '-')");
 }
 
+// "a, b, c": the option names of a plugin's schema, in schema order.
+static std::string schema_names(const std::string& plugin) {
+  auto loader = test_loader();
+  const auto* d = loader.load(plugin).descriptor;
+  std::string out;
+  for (std::size_t i = 0; i < d->option_count; ++i) out += (i ? ", " : "") + std::string(d->options[i].name);
+  return out;
+}
+
 TEST_CASE("manifest: unknown option lists the valid options", "[manifest]") {
   const std::string text = kTransport + kCipher + "[router]\nplugin = \"router_hub\"\ncolour = \"blue\"\n";
-  CHECK(text_error(text) ==
-        "t.manifest:9:1: unknown option 'colour' for [router] router_hub; valid options: network, server_address, "
-        "pool_start, pool_end, mtu, dns");
+  const std::string names = schema_names("router_hub");
+  CHECK_THAT(names, Catch::StartsWith("network, server_address, pool_start, pool_end, mtu, dns"));
+  CHECK(text_error(text) == "t.manifest:9:1: unknown option 'colour' for [router] router_hub; valid options: " + names);
+
+  const std::string fixture = kBase + "[[responder]]\nplugin = \"fixture_good\"\ngreting = \"hi\"\n";
+  CHECK(text_error(fixture) ==
+        "t.manifest:12:1: unknown option 'greting' for [responder #1] fixture_good; valid options: greeting, count, "
+        "needed");
 }
 
 TEST_CASE("manifest: unknown option for a plugin without options", "[manifest]") {
@@ -291,8 +305,8 @@ TEST_CASE("manifest: --set errors", "[manifest][set]") {
   }
   SECTION("an unknown option through --set names the --set") {
     CHECK(text_error(kBase, {"transport.prot=5001"}) ==
-          "--set transport.prot=5001: unknown option 'prot' for [transport] transport_tcp; valid options: listen, "
-          "connect, port, max_queue_frames, max_queue_bytes, connect_timeout, close_timeout_ms");
+          "--set transport.prot=5001: unknown option 'prot' for [transport] transport_tcp; valid options: " +
+              schema_names("transport_tcp"));
   }
   SECTION("a wrong type through --set names the --set") {
     CHECK(text_error(kBase, {"transport.port=high"}) ==
@@ -382,19 +396,45 @@ TEST_CASE("manifest: a manifest given by a relative name resolves against its ow
   CHECK(h.plugin_path.at(0) == (fs::absolute("conf") / "p").lexically_normal());
 }
 
-TEST_CASE("manifest: [host] defaults", "[manifest]") {
+// The default text of a [host] option, from the host's own schema.
+static std::string host_default(const std::string& name) {
+  for (const auto& spec : vpnhost::host_option_specs())
+    if (name == spec.name) return spec.default_value ? spec.default_value : "(none)";
+  return "(no such option)";
+}
+
+TEST_CASE("manifest: [host] settings not given take the schema's defaults", "[manifest]") {
   auto h = vpnhost::host_settings(vpnhost::parse_manifest_text(kBase, "t.manifest"));
   CHECK(h.plugin_path.empty());
+  CHECK(host_default("plugin_path").empty());
+  CHECK(h.log_level == host_default("log_level"));
   CHECK(h.log_level == "info");
-  CHECK(h.stats_interval == 0);
+  CHECK(std::to_string(h.stats_interval) == host_default("stats_interval"));
   CHECK(h.stats_file.empty());
-  CHECK_FALSE(h.stdin_eof_exits);
-  CHECK(h.keepalive == 10);
-  CHECK(h.session_timeout == 60);
-  CHECK(h.handshake_timeout == 10);
-  CHECK(h.max_sessions == 1024);
-  CHECK(h.max_handshakes == 256);
-  CHECK(h.packet_buffers == 8192);
+  CHECK(std::string(h.stdin_eof_exits ? "true" : "false") == host_default("stdin_eof_exits"));
+  CHECK(std::to_string(h.keepalive) == host_default("keepalive"));
+  CHECK(std::to_string(h.session_timeout) == host_default("session_timeout"));
+  CHECK(std::to_string(h.handshake_timeout) == host_default("handshake_timeout"));
+  CHECK(std::to_string(h.max_sessions) == host_default("max_sessions"));
+  CHECK(std::to_string(h.max_handshakes) == host_default("max_handshakes"));
+  CHECK(std::to_string(h.packet_buffers) == host_default("packet_buffers"));
+}
+
+TEST_CASE("manifest: [host] settings given are used", "[manifest]") {
+  const std::string text =
+      "[host]\nlog_level = \"debug\"\nstats_interval = 30\nstdin_eof_exits = true\nkeepalive = 0\n"
+      "session_timeout = 120\nhandshake_timeout = 3\nmax_sessions = 7\nmax_handshakes = 2\npacket_buffers = 64\n" +
+      kBase;
+  auto h = vpnhost::host_settings(vpnhost::parse_manifest_text(text, "t.manifest"));
+  CHECK(h.log_level == "debug");
+  CHECK(h.stats_interval == 30);
+  CHECK(h.stdin_eof_exits);
+  CHECK(h.keepalive == 0);
+  CHECK(h.session_timeout == 120);
+  CHECK(h.handshake_timeout == 3);
+  CHECK(h.max_sessions == 7);
+  CHECK(h.max_handshakes == 2);
+  CHECK(h.packet_buffers == 64);
 }
 
 TEST_CASE("manifest: repeated [[responder]] tables keep their order and labels", "[manifest]") {
