@@ -10,7 +10,7 @@ namespace {
 using vpnsdk::OptionSpec;
 using vpnsdk::OptionType;
 
-constexpr std::array<OptionSpec, 11> kHostOptions{{
+constexpr std::array<OptionSpec, 15> kHostOptions{{
     {"plugin_path", OptionType::string_list, "", "directories searched for plugins before $VPNHOST_PLUGIN_PATH and the stock directory; relative to the manifest"},
     {"log_level", OptionType::string, "info", "trace, debug, info, warn, error, critical or off"},
     {"stats_interval", OptionType::integer, "0", "seconds between counter dumps to the log/stats file (0: only on SIGUSR1 and at exit)"},
@@ -18,9 +18,13 @@ constexpr std::array<OptionSpec, 11> kHostOptions{{
     {"stdin_eof_exits", OptionType::boolean, "false", "end of file on standard input shuts down cleanly (BYE to every session)"},
     {"keepalive", OptionType::integer, "10", "seconds without sending before a KEEPALIVE is sent (0: never)"},
     {"session_timeout", OptionType::integer, "60", "seconds without receiving before a session is dropped (0: never)"},
-    {"handshake_timeout", OptionType::integer, "10", "seconds a new session has to complete HELLO/WELCOME"},
-    {"max_sessions", OptionType::integer, "1024", "sessions at once (established or not); more are refused"},
-    {"max_handshakes", OptionType::integer, "256", "sessions at once that have not completed HELLO/WELCOME"},
+    {"handshake_timeout", OptionType::integer, "5", "seconds a new session has to complete its handshake and HELLO/WELCOME"},
+    {"max_sessions", OptionType::integer, "1024", "established sessions at once; a HELLO beyond it gets REJECT busy"},
+    {"max_handshakes", OptionType::integer, "256", "sessions at once still in handshake; beyond it the oldest one is closed"},
+    {"reconnect", OptionType::boolean, "true", "client: reconnect after a lost connection or a transient REJECT (pool full, busy)"},
+    {"reconnect_min", OptionType::integer, "1000", "client: first reconnect delay in milliseconds (doubles per attempt, with jitter)"},
+    {"reconnect_max", OptionType::integer, "30000", "client: longest reconnect delay in milliseconds"},
+    {"on_server_bye", OptionType::string, "exit", "client: when the server shuts down (BYE shutdown): exit (status 0) or reconnect"},
     {"packet_buffers", OptionType::integer, "8192", "packet buffers in the pool (each ~9.4 KiB, allocated on demand)"},
 }};
 
@@ -135,6 +139,17 @@ HostSettings host_settings(const Manifest& m) {
   h.max_sessions = non_negative("max_sessions", 1 << 20);
   h.max_handshakes = non_negative("max_handshakes", 1 << 20);
   h.packet_buffers = non_negative("packet_buffers", 1 << 22);
+  h.reconnect = o.boolean("reconnect");
+  h.reconnect_min = non_negative("reconnect_min", 3600 * 1000);
+  h.reconnect_max = non_negative("reconnect_max", 3600 * 1000);
+  if (h.reconnect_min < 10) throw ManifestError(m.host.at("reconnect_min").where, "reconnect_min must be at least 10 (milliseconds)");
+  if (h.reconnect_max < h.reconnect_min)
+    throw ManifestError(m.host.count("reconnect_max") ? m.host.at("reconnect_max").where : m.host.at("reconnect_min").where,
+                        "reconnect_max must not be below reconnect_min");
+  const std::string bye = o.str("on_server_bye");
+  if (bye != "exit" && bye != "reconnect")
+    throw ManifestError(m.host.at("on_server_bye").where, "on_server_bye must be \"exit\" or \"reconnect\"");
+  h.exit_on_server_bye = bye == "exit";
   if (h.handshake_timeout == 0) throw ManifestError(m.host.at("handshake_timeout").where, "handshake_timeout must be at least 1");
   if (h.packet_buffers < 64) throw ManifestError(m.host.at("packet_buffers").where, "packet_buffers must be at least 64");
   return h;

@@ -33,6 +33,10 @@ class Host {
     limits.handshake_timeout = std::chrono::seconds(cfg_.host.handshake_timeout);
     limits.max_sessions = static_cast<std::size_t>(cfg_.host.max_sessions);
     limits.max_handshakes = static_cast<std::size_t>(cfg_.host.max_handshakes);
+    limits.reconnect = cfg_.host.reconnect;
+    limits.reconnect_min = std::chrono::milliseconds(cfg_.host.reconnect_min);
+    limits.reconnect_max = std::chrono::milliseconds(cfg_.host.reconnect_max);
+    limits.exit_on_server_bye = cfg_.host.exit_on_server_bye;
     pipeline_ = std::make_unique<Pipeline>(io_, pool_, counters_, stages_, limits);
     pipeline_->on_finished = [this](int code) {
       exit_code_ = code;

@@ -19,7 +19,8 @@ Pipeline::Pipeline(boost::asio::io_context& io, vpnsdk::PacketPool& pool, Counte
       limits_(limits),
       log_(spdlog::default_logger()),
       tick_timer_(io),
-      drain_timer_(io) {
+      drain_timer_(io),
+      reconnect_timer_(io) {
   transport_ = stages_.transport->as<vpnsdk::Transport>();
   cipher_ = stages_.cipher->as<vpnsdk::Cipher>();
   router_ = stages_.router->as<vpnsdk::Router>();
@@ -42,6 +43,34 @@ Pipeline::Session* Pipeline::find(vpnsdk::SessionId id) {
   if (id == 0) return nullptr;
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : &it->second;
+}
+
+template <class... Args>
+void Pipeline::warn_limited(fmt::format_string<Args...> f, Args&&... args) {
+  std::uint64_t suppressed = 0;
+  const bool ok = noisy_.allow(suppressed);
+  if (suppressed > 0) log_->warn("({} similar warnings suppressed in the last second)", suppressed);
+  if (ok) log_->warn(f, std::forward<Args>(args)...);
+}
+
+std::size_t Pipeline::established_count() const {
+  std::size_t n = 0;
+  for (const auto& [id, s] : sessions_)
+    if (s.state == State::established) ++n;
+  return n;
+}
+
+// A flood of connections that never finish their handshake must not keep
+// real clients out: beyond the cap, the oldest unfinished one makes room.
+void Pipeline::evict_oldest_handshake(vpnsdk::SessionId except) {
+  Session* oldest = nullptr;
+  for (auto& [id, s] : sessions_) {
+    if (id == except || s.state == State::established || s.state == State::closing) continue;
+    if (oldest == nullptr || s.opened_at < oldest->opened_at) oldest = &s;
+  }
+  if (oldest == nullptr) return;
+  drop("handshake_evicted", oldest);
+  end_session(*oldest, "evicted: too many sessions in handshake (max_handshakes)");
 }
 
 std::size_t Pipeline::handshaking_count() const {
@@ -87,14 +116,7 @@ void Pipeline::opened(const vpnsdk::SessionInfo& info) {
               info.peer.to_string());
 
   if (stopping_) return end_session(s, "shutting down");
-  if (sessions_.size() > limits_.max_sessions) {
-    drop("session_limit");
-    return end_session(s, "too many sessions (max_sessions)");
-  }
-  if (handshaking_count() > limits_.max_handshakes) {
-    drop("handshake_limit");
-    return end_session(s, "too many sessions in handshake (max_handshakes)");
-  }
+  if (handshaking_count() > limits_.max_handshakes) evict_oldest_handshake(info.id);
   Status st;
   if (!guarded(*stages_.cipher, info.id, "new_session", [&] { st = cipher_->new_session(info, s.cipher); })) return;
   if (!st.ok() || !s.cipher) return end_session(s, "cipher refused the session: " + st.message);
@@ -226,6 +248,10 @@ void Pipeline::on_hello(Session& s, const vpnsdk::PacketBuffer& body) {
     return reject(s, proto::RejectCode::version,
                   "protocol version " + std::to_string(hello.version) + " is not supported; this server speaks " +
                       std::to_string(vpnsdk::wire::kProtocolVersion));
+  if (established_count() >= limits_.max_sessions) {
+    drop("session_limit", &s);
+    return reject(s, proto::RejectCode::busy, "server busy: session limit reached");
+  }
   std::optional<vpnsdk::PeerIdentity> who;
   guarded(*stages_.cipher, s.info.id, "peer", [&] { who = s.cipher->peer(); });
   vpnsdk::Assignment a;
@@ -269,6 +295,7 @@ void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
     device_started_ = true;
   }
   s.state = State::established;
+  reconnect_attempt_ = 0;
   log_->info("assigned {}/{} (server {}, mtu {})", vpnsdk::ipv4::to_string(a.address), int(a.prefix_len),
              vpnsdk::ipv4::to_string(a.server), a.mtu);
 }
@@ -276,11 +303,15 @@ void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
 void Pipeline::on_reject(Session& s, const vpnsdk::PacketBuffer& body) {
   proto::Reject r;
   if (std::string err = proto::decode(body.bytes(), r); !err.empty()) return violation(s, err);
-  log_->error("rejected by server: {}", r.reason.empty() ? proto::reject_code_name(r.code) : r.reason);
+  const std::string reason = r.reason.empty() ? proto::reject_code_name(r.code) : r.reason;
+  log_->error("rejected by server: {}", reason);
   s.state = State::closing;
   guarded(*stages_.transport, s.info.id, "close",
-          [&] { transport_->close(s.info.id, Status::error(Code::refused, "rejected")); });
-  shutdown(proto::is_lasting(r.code) ? 3 : 2, "rejected by server");
+          [&] { transport_->close(s.info.id, Status::error(Code::refused, "rejected: " + reason)); });
+  // A lasting reason (version, auth, protocol) will not change by retrying.
+  if (proto::is_lasting(r.code)) return shutdown(3, "rejected by server (" + reason + ")");
+  if (!limits_.reconnect) return shutdown(2, "rejected by server (" + reason + ")");
+  // Transient (pool full, busy): closed() schedules the retry with backoff.
 }
 
 void Pipeline::on_bye(Session& s, const vpnsdk::PacketBuffer& body) {
@@ -291,14 +322,17 @@ void Pipeline::on_bye(Session& s, const vpnsdk::PacketBuffer& body) {
           [&] { transport_->close(s.info.id, Status::error(Code::session_fatal, "peer said goodbye")); });
   if (s.info.role == vpnsdk::Role::initiator) {
     log_->info("server said goodbye ({}{}{})", proto::bye_reason_name(b.reason), b.text.empty() ? "" : ": ", b.text);
-    shutdown(0, "server said goodbye");
+    // "shutdown" ends the client (unless told to stay); "restart" and
+    // "timeout" mean: come back. closed() schedules the reconnect.
+    const bool stay = b.reason != proto::ByeReason::shutdown || !limits_.exit_on_server_bye;
+    if (!stay || !limits_.reconnect) shutdown(0, "server said goodbye");
   } else {
     log_->debug("session {} said goodbye ({})", s.info.id, proto::bye_reason_name(b.reason));
   }
 }
 
 void Pipeline::reject(Session& s, proto::RejectCode code, const std::string& reason) {
-  log_->warn("session {} from {} rejected: {}", s.info.id, s.info.peer.to_string(), reason);
+  warn_limited("session {} from {} rejected: {}", s.info.id, s.info.peer.to_string(), reason);
   send_control(s, FrameType::reject, proto::encode(proto::Reject{code, reason}));
   end_session(s, "rejected: " + reason);
 }
@@ -306,7 +340,7 @@ void Pipeline::reject(Session& s, proto::RejectCode code, const std::string& rea
 void Pipeline::violation(Session& s, const std::string& what) {
   ++*c_.protocol_errors;
   drop("protocol_violation", &s);
-  log_->warn("session {} from {}: protocol violation: {}", s.info.id, s.info.peer.to_string(), what);
+  warn_limited("session {} from {}: protocol violation: {}", s.info.id, s.info.peer.to_string(), what);
   end_session(s, "protocol violation: " + what);
 }
 
@@ -323,20 +357,49 @@ void Pipeline::closed(vpnsdk::SessionId id, const Status& why) {
   if (it == sessions_.end()) return;
   Session& s = it->second;
   const bool client_side = s.info.role == vpnsdk::Role::initiator;
-  if (s.assigned && !client_side) guarded(*stages_.router, 0, "release", [&] { router_->release(id); });
+  const bool we_closed = s.state == State::closing;
+  if (s.assigned) guarded(*stages_.router, 0, "release", [&] { router_->release(id); });
   log_->debug("session {} closed: {}", id, why.message.empty() ? "done" : why.message);
   sessions_.erase(it);
   ++*c_.sessions_closed;
   if (client_side && !stopping_) {
-    log_->error("lost connection to server: {}", why.message.empty() ? "closed" : why.message);
-    shutdown(1, "connection lost");
+    const std::string reason = why.message.empty() ? "closed" : why.message;
+    if (!we_closed) log_->error("lost connection to server: {}", reason);
+    schedule_reconnect(reason);
   }
   if (stopping_ && sessions_.empty()) boost::asio::post(io_, [this] { finish(); });
 }
 
 void Pipeline::failed(const Status& why) {
   log_->error("[transport] {}: {}", stages_.transport->name, why.message);
-  if (!stopping_ && sessions_.empty()) shutdown(1, "transport failed");
+  if (!stopping_ && sessions_.empty()) schedule_reconnect(why.message);
+}
+
+// Exponential backoff with jitter: reconnect_min, doubling, capped at
+// reconnect_max; each wait is drawn from [half, full] of the step so a
+// fleet of clients does not come back in lockstep after a server restart.
+void Pipeline::schedule_reconnect(const std::string& why) {
+  if (stopping_) return;
+  if (!limits_.reconnect) return shutdown(1, "connection lost");
+  const auto min = limits_.reconnect_min.count(), max = limits_.reconnect_max.count();
+  long long step = min;
+  for (unsigned i = 0; i < reconnect_attempt_ && step < max; ++i) step *= 2;
+  if (step > max) step = max;
+  std::uniform_int_distribution<long long> pick(step / 2, step);
+  const auto delay = std::chrono::milliseconds(pick(jitter_));
+  ++reconnect_attempt_;
+  ++counters_.get("host.reconnects");
+  log_->info("reconnecting in {:.1f} s (attempt {}): {}", delay.count() / 1000.0, reconnect_attempt_, why);
+  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    Status st;
+    if (!guarded(*stages_.transport, 0, "reconnect", [&] { st = transport_->reconnect(); })) return shutdown(1, "transport failed");
+    if (!st.ok()) {
+      log_->error("[transport] {} cannot reconnect: {}", stages_.transport->name, st.message);
+      shutdown(1, "cannot reconnect");
+    }
+  });
 }
 
 void Pipeline::device_failed(const Status& why) {
@@ -390,6 +453,7 @@ void Pipeline::shutdown(int exit_code, const std::string& why) {
   if (stopping_) return;
   stopping_ = true;
   exit_code_ = exit_code;
+  reconnect_timer_.cancel();
   log_->info("shutting down: {}", why);
   for (auto& [id, s] : sessions_) {
     if (s.state == State::established) {
@@ -414,6 +478,7 @@ void Pipeline::finish() {
   finished_ = true;
   tick_timer_.cancel();
   drain_timer_.cancel();
+  reconnect_timer_.cancel();
   guarded(*stages_.transport, 0, "stop", [&] { transport_->stop(); });
   if (device_ != nullptr && device_started_) guarded(*stages_.device, 0, "stop", [&] { device_->stop(); });
   sessions_.clear();

@@ -22,10 +22,14 @@ struct HostSettings {
   bool stdin_eof_exits = false;
   std::int64_t keepalive = 10;          // seconds of silence before we send KEEPALIVE
   std::int64_t session_timeout = 60;    // seconds of silence before a session is dropped
-  std::int64_t handshake_timeout = 10;  // seconds a new session has to finish HELLO/WELCOME
+  std::int64_t handshake_timeout = 5;   // seconds a new session has to finish HELLO/WELCOME
   std::int64_t max_sessions = 1024;
   std::int64_t max_handshakes = 256;    // sessions not yet established
   std::int64_t packet_buffers = 8192;
+  bool reconnect = true;
+  std::int64_t reconnect_min = 1000;   // ms
+  std::int64_t reconnect_max = 30000;  // ms
+  bool exit_on_server_bye = true;
 };
 
 std::span<const vpnsdk::OptionSpec> host_option_specs();

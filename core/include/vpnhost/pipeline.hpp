@@ -20,6 +20,9 @@
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
+#include <random>
+
+#include "vpnhost/log_limiter.hpp"
 
 #include "vpnhost/counters.hpp"
 #include "vpnhost/protocol.hpp"
@@ -36,9 +39,14 @@ struct Stages {
 struct SessionLimits {
   std::chrono::seconds keepalive{10};
   std::chrono::seconds session_timeout{60};
-  std::chrono::seconds handshake_timeout{10};
-  std::size_t max_sessions = 1024;
-  std::size_t max_handshakes = 256;
+  std::chrono::seconds handshake_timeout{5};
+  std::size_t max_sessions = 1024;    // established sessions
+  std::size_t max_handshakes = 256;   // sessions still in handshake; the oldest is evicted beyond it
+  // client side
+  bool reconnect = true;
+  std::chrono::milliseconds reconnect_min{1000};
+  std::chrono::milliseconds reconnect_max{30000};
+  bool exit_on_server_bye = true;     // BYE "shutdown" from the server ends the client (else reconnect)
 };
 
 class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
@@ -103,6 +111,11 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   void send_handshake(Session& s, const vpnsdk::HandshakeMessages& msgs);
   void tick();
   void arm_tick();
+  void schedule_reconnect(const std::string& why);
+  void evict_oldest_handshake(vpnsdk::SessionId except);
+  std::size_t established_count() const;
+  template <class... Args>
+  void warn_limited(fmt::format_string<Args...> f, Args&&... args);
   void finish();
   std::size_t handshaking_count() const;
 
@@ -142,6 +155,10 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
 
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer reconnect_timer_;
+  unsigned reconnect_attempt_ = 0;
+  std::minstd_rand jitter_{std::random_device{}()};
+  LogLimiter noisy_;
   bool stopping_ = false;
   bool finished_ = false;
   int exit_code_ = 0;
