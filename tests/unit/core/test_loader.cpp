@@ -231,7 +231,7 @@ TEST_CASE("loader: a descriptor with an unknown stage is refused at load", "[loa
   check_host_survives(loader);
 }
 
-TEST_CASE("loader: plugin search path order: manifest, $VPNHOST_PLUGIN_PATH, stock; no duplicates", "[loader]") {
+TEST_CASE("loader: plugin search path order: manifest, $VPNHOST_PLUGIN_PATH, stock, without duplicates", "[loader]") {
   const char* old = std::getenv("VPNHOST_PLUGIN_PATH");
   const std::string saved = old ? old : "";
   ::setenv("VPNHOST_PLUGIN_PATH", "/env/a::/env/b:/m/one:", 1);

@@ -277,7 +277,7 @@ TEST_CASE("protocol: BYE layout, round trip and errors", "[protocol]") {
   CHECK(proto::decode(cat(hex("00"), text_bytes(std::string(201, 'b'))), d) == "reason text longer than 200 bytes");
 }
 
-TEST_CASE("protocol: reject codes and bye reasons have names; lasting vs transient", "[protocol]") {
+TEST_CASE("protocol: reject codes and bye reasons have names, lasting vs transient", "[protocol]") {
   CHECK(std::string(proto::reject_code_name(proto::RejectCode::pool_full)) == "pool full");
   CHECK(std::string(proto::reject_code_name(proto::RejectCode::busy)) == "busy");
   CHECK(std::string(proto::reject_code_name(static_cast<proto::RejectCode>(99))) == "unknown");

@@ -73,7 +73,7 @@ TEST_CASE("PacketBuffer: push uses exactly the headroom and refuses more without
   CHECK(b.data()[32] == std::byte{3});
 }
 
-TEST_CASE("PacketBuffer: pull removes from the front; more than size() is refused without change", "[packet]") {
+TEST_CASE("PacketBuffer: pull removes from the front, more than size() is refused without change", "[packet]") {
   PacketBuffer b(50, 10);
   REQUIRE(b.append(bytes({1, 2, 3, 4, 5})));
   CHECK_FALSE(b.pull(6));
@@ -112,7 +112,7 @@ TEST_CASE("PacketBuffer: put grows at the back up to exactly the tailroom", "[pa
   check_layout(b, 8, 32);
 }
 
-TEST_CASE("PacketBuffer: trim shrinks from the back; growing is refused", "[packet]") {
+TEST_CASE("PacketBuffer: trim shrinks from the back, growing is refused", "[packet]") {
   PacketBuffer b(40, 8);
   REQUIRE(b.append(bytes({9, 8, 7, 6})));
   CHECK_FALSE(b.trim(5));
