@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include <span>
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -23,7 +25,6 @@ TcpSession::TcpSession(SessionEnv& env, vpnsdk::SessionInfo info, tcp::socket so
       close_timer_(sock_.get_executor()),
       rbuf_(std::max(kReadBuffer, vpnsdk::wire::kHeaderSize + std::min(env.pool.config().payload, vpnsdk::wire::kMaxBody))) {
   batch_.reserve(kMaxBatch);
-  gather_.reserve(kMaxGather);
 }
 
 void TcpSession::begin() { read_more(); }
@@ -178,10 +179,9 @@ void TcpSession::note_full() {
 void TcpSession::write_more() {
   if (env_ == nullptr || writing_ || queue_.empty()) return;
   in_flight_ = std::min(queue_.size(), kMaxGather);
-  gather_.clear();
-  for (std::size_t i = 0; i < in_flight_; ++i) gather_.emplace_back(queue_[i]->data(), queue_[i]->size());
+  for (std::size_t i = 0; i < in_flight_; ++i) gather_[i] = boost::asio::const_buffer(queue_[i]->data(), queue_[i]->size());
   writing_ = true;
-  boost::asio::async_write(sock_, gather_,
+  boost::asio::async_write(sock_, std::span<const boost::asio::const_buffer>(gather_.data(), in_flight_),
                            [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                              self->on_write(ec);
                            });

@@ -5,6 +5,7 @@
 // logger or the counters.
 #pragma once
 #include <cstddef>
+#include <array>
 #include <deque>
 #include <memory>
 #include <vector>
@@ -94,7 +95,9 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
 
   std::deque<vpnsdk::PacketPtr> queue_;  // framed, front ones in flight
   std::size_t queued_bytes_ = 0;
-  std::vector<boost::asio::const_buffer> gather_;
+  // The gather list lives here; async_write gets a span over it, so a write
+  // copies two words instead of allocating a vector.
+  std::array<boost::asio::const_buffer, kMaxGather> gather_{};
   std::size_t in_flight_ = 0;
   bool writing_ = false;
   std::chrono::steady_clock::time_point full_since_{};  // queue full since (epoch: not full)
