@@ -99,14 +99,17 @@ class Harness {
   }
 
  private:
-  boost::dll::shared_library lib_;  // outlives everything below (declared first)
+  // Destroyed in reverse order: the plugin (in ~Harness), then the
+  // io_context with any handlers still queued (they may own packets), then
+  // the pool and counters they pointed into, and the library last.
+  boost::dll::shared_library lib_;
   const PluginDescriptor* desc_ = nullptr;
-  boost::asio::io_context io_;
   PacketPool pool_;
   SimpleCounters counters_;
   Options options_;
   std::shared_ptr<spdlog::logger> log_;  // pass one to the constructor to capture the plugin's log
   std::string base_dir_;
+  boost::asio::io_context io_;
   HostContext ctx_;
   Status status_;
   Plugin* instance_ = nullptr;
