@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "host_setup.hpp"
 #include "tun_config.hpp"
 #include "tun_kernel.hpp"
 #include "vpnsdk/asio.hpp"
@@ -38,7 +39,8 @@ class DeviceTun final : public vpnsdk::Device {
       : log_(ctx.log),
         io_(*ctx.io),
         pool_(*ctx.pool),
-        cfg_(parse_tun_config(*ctx.options)),
+        cfg_(parse_tun_config(*ctx.options, ctx.base_dir != nullptr ? ctx.base_dir : "")),
+        setup_(cfg_, ctx.log, *ctx.counters),
         tun_(*ctx.io),
         packets_in_(ctx.counters->counter("packets_in")),
         packets_out_(ctx.counters->counter("packets_out")),
@@ -76,6 +78,10 @@ class DeviceTun final : public vpnsdk::Device {
         close_device();
         return s;
       }
+      if (auto s = setup_.apply(ifname_, self, mtu); !s) {
+        close_device();
+        return Status::error(s.code, "device_tun: " + s.message);
+      }
       scratch_.resize(kMaxPacket);
       batch_.reserve(kBatch);
       sink_ = &sink;
@@ -86,9 +92,11 @@ class DeviceTun final : public vpnsdk::Device {
         log_->info("TUN {} up: {}/{} mtu {}", ifname_, vpnsdk::ipv4::to_string(self.address), self.prefix_len, mtu);
       return {};
     } catch (const std::exception& e) {
+      setup_.undo();
       close_device();
       return Status::error(Code::internal, std::string("device_tun: start failed: ") + e.what());
     } catch (...) {
+      setup_.undo();
       close_device();
       return Status::error(Code::internal, "device_tun: start failed");
     }
@@ -125,15 +133,22 @@ class DeviceTun final : public vpnsdk::Device {
     return {};
   }
 
+  // The down script runs while the interface still exists; then routes,
+  // NAT and forwarding are restored and the interface goes.
   void stop() override {
     if (!tun_.is_open()) return;
+    setup_.undo();
     if (log_) log_->info("TUN {} removed", ifname_);
     close_device();
   }
 
  private:
+  // A new assignment (after a reconnect): what was set up for the old one
+  // is undone (down script included) and made again for the new one.
   Status reconfigure(vpnsdk::DeviceSink& sink, const vpnsdk::Assignment& self, std::uint16_t mtu) {
+    setup_.undo();
     if (auto s = configure_tun(ifname_, self, mtu, cfg_.txqueuelen); !s) return s;
+    if (auto s = setup_.apply(ifname_, self, mtu); !s) return Status::error(s.code, "device_tun: " + s.message);
     sink_ = &sink;
     if (log_)
       log_->info("TUN {} reconfigured: {}/{} mtu {}", ifname_, vpnsdk::ipv4::to_string(self.address),
@@ -233,6 +248,7 @@ class DeviceTun final : public vpnsdk::Device {
   boost::asio::io_context& io_;
   vpnsdk::PacketPool& pool_;
   TunConfig cfg_;
+  HostSetup setup_;  // after cfg_ (refers to it)
   boost::asio::posix::stream_descriptor tun_;
   std::string ifname_;
   vpnsdk::DeviceSink* sink_ = nullptr;
@@ -251,10 +267,26 @@ class DeviceTun final : public vpnsdk::Device {
   std::uint64_t& pool_exhausted_;
 };
 
-constexpr std::array<vpnsdk::OptionSpec, 3> kOptions{{
+constexpr std::array<vpnsdk::OptionSpec, 13> kOptions{{
     {"name", vpnsdk::OptionType::string, "vpn%d", "interface name (\"%d\": the kernel picks the number)"},
     {"mtu", vpnsdk::OptionType::integer, "0", "interface MTU (0: the MTU the server assigns)"},
     {"txqueuelen", vpnsdk::OptionType::integer, "500", "interface transmit queue length"},
+    {"masquerade", vpnsdk::OptionType::string, "",
+     "gateway: source-NAT the tunnel network out of this interface (e.g. eth0) and turn on IPv4 forwarding; "
+     "\"\" = off"},
+    {"nft", vpnsdk::OptionType::string, "nft", "the nft command masquerade uses (name in PATH, or a path)"},
+    {"state_dir", vpnsdk::OptionType::string, "/run/vpnhost",
+     "where what must be undone after a crash is recorded (relative: to the manifest)"},
+    {"route_all", vpnsdk::OptionType::boolean, "false",
+     "client: send all IPv4 traffic through the tunnel (0.0.0.0/1 + 128.0.0.0/1; the server stays reachable)"},
+    {"routes", vpnsdk::OptionType::string_list, "", "client: networks sent through the tunnel (split tunnel)"},
+    {"keep_route_to", vpnsdk::OptionType::string_list, "",
+     "server addresses kept on the underlay route (empty: the transport's peer, found automatically)"},
+    {"on_tunnel_down", vpnsdk::OptionType::string, "block",
+     "route_all while the tunnel is down: \"block\" (routes stay on the device) or \"fallback\""},
+    {"up", vpnsdk::OptionType::string, "", "script run after the device is configured (OpenVPN-style environment)"},
+    {"down", vpnsdk::OptionType::string, "", "script run before the device is removed"},
+    {"script_timeout", vpnsdk::OptionType::integer, "10", "seconds an up/down script may run (1..300)"},
 }};
 
 }  // namespace

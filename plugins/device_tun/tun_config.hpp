@@ -2,18 +2,47 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "vpnsdk/ipv4.hpp"
 #include "vpnsdk/options.hpp"
 
 namespace device_tun {
+
+// What the routes do while the device exists but the tunnel carries nothing
+// (docs/gateway.md, "When the tunnel drops").
+enum class OnTunnelDown { block, fallback };
 
 struct TunConfig {
   std::string name = "vpn%d";  // "%d": the kernel picks the number
   std::uint16_t mtu = 0;       // 0: the assignment's MTU
   int txqueuelen = 500;
+
+  // Gateway (server side): source NAT for the tunnel network out of this
+  // interface; "" = off.
+  std::string masquerade;
+  std::string nft = "nft";               // the nft command (a bare name is searched in PATH, /usr/sbin, /sbin)
+  std::string state_dir = "/run/vpnhost";  // where crash-recovery state lives (absolute)
+
+  // Client side routing.
+  bool route_all = false;                       // 0.0.0.0/1 + 128.0.0.0/1 through the device
+  std::vector<vpnsdk::ipv4::Prefix> routes;     // split tunnel: these through the device
+  std::vector<std::uint32_t> keep_route_to;     // empty: find the transport's peer(s) automatically
+  OnTunnelDown on_tunnel_down = OnTunnelDown::block;
+
+  // Script hooks (absolute paths, "" = none).
+  std::string up;
+  std::string down;
+  int script_timeout_s = 10;
+
+  bool routing() const { return route_all || !routes.empty(); }
 };
 
 // Throws vpnsdk::ConfigError naming the option and where it was given.
-TunConfig parse_tun_config(const vpnsdk::Options& opts);
+// Relative paths (up, down, state_dir) are resolved against base_dir.
+TunConfig parse_tun_config(const vpnsdk::Options& opts, const std::string& base_dir);
+
+// "10.1.0.0/16"
+std::string prefix_text(const vpnsdk::ipv4::Prefix& p);
 
 }  // namespace device_tun

@@ -1,0 +1,51 @@
+// The client side's routing through the device, all by rtnetlink:
+//  - split tunnel: each of `routes` through the TUN;
+//  - route_all: 0.0.0.0/1 and 128.0.0.0/1 through the TUN (OpenVPN's def1:
+//    more specific than any default route, which stays untouched);
+//  - before those, a host route to the server's underlay address through
+//    the gateway it uses now, whenever a tunnel route would cover it (or
+//    always, for addresses given in keep_route_to), so the tunnel does not
+//    route itself into itself.
+// Tunnel routes go with the TUN device if the process dies; host routes do
+// not, so they are listed in the state file before they are added.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "route_netlink.hpp"
+#include "state_file.hpp"
+#include "tun_config.hpp"
+#include "vpnsdk/log.hpp"
+#include "vpnsdk/session.hpp"
+#include "vpnsdk/status.hpp"
+
+namespace device_tun {
+
+class ClientRoutes {
+ public:
+  // On failure, whatever was added is removed again.
+  vpnsdk::Status up(const TunConfig& cfg, int tun_index, const vpnsdk::Assignment& self, const StateFile& file,
+                    State& state, const std::shared_ptr<spdlog::logger>& log);
+  // Removes the tunnel routes and state.routes (clearing it). Never throws.
+  void down(const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log) noexcept;
+
+  std::size_t added() const { return added_; }
+  std::uint32_t net_gateway() const { return net_gateway_; }  // for the scripts' route_net_gateway
+  std::uint32_t server() const { return server_; }            // for the scripts' trusted_ip
+
+ private:
+  vpnsdk::Status keep_underlay(const TunConfig& cfg, int tun_index, const std::vector<vpnsdk::ipv4::Prefix>& covered,
+                               const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log);
+
+  std::vector<Route> tunnel_;  // added through the TUN, in order
+  std::size_t added_ = 0;
+  std::uint32_t net_gateway_ = 0;
+  std::uint32_t server_ = 0;
+};
+
+// Host routes listed in a state file: deleted (gone already is fine).
+void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log) noexcept;
+
+}  // namespace device_tun

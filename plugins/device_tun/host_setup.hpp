@@ -1,0 +1,53 @@
+// Everything device_tun changes on the host beyond the TUN device itself,
+// made in order and undone in reverse:
+//   1. undo what a crashed earlier run left (its state file);
+//   2. gateway: nftables table + ip_forward            (masquerade)
+//   3. routes: underlay host routes, tunnel routes      (route_all / routes)
+//   4. the up script                                    (up)
+// undo(): the down script, routes, gateway, state file.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client_routes.hpp"
+#include "script_hook.hpp"
+#include "state_file.hpp"
+#include "tun_config.hpp"
+#include "vpnsdk/counters.hpp"
+#include "vpnsdk/log.hpp"
+#include "vpnsdk/session.hpp"
+#include "vpnsdk/status.hpp"
+
+namespace device_tun {
+
+class HostSetup {
+ public:
+  HostSetup(const TunConfig& cfg, std::shared_ptr<spdlog::logger> log, vpnsdk::Counters& counters);
+  ~HostSetup() { undo(); }
+  HostSetup(const HostSetup&) = delete;
+  HostSetup& operator=(const HostSetup&) = delete;
+
+  // For the configured TUN `ifname`; on failure everything it did is undone.
+  vpnsdk::Status apply(const std::string& ifname, const vpnsdk::Assignment& self, std::uint16_t mtu);
+  // Idempotent; never throws.
+  void undo() noexcept;
+
+ private:
+  void recover_stale();
+  void settle_state_file() noexcept;
+
+  const TunConfig& cfg_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::optional<StateFile> file_;
+  State state_;
+  ClientRoutes routes_;
+  std::optional<ScriptContext> up_done_;  // the up script ran with this; down gets the same
+  std::uint64_t& routes_added_;
+  std::uint64_t& scripts_run_;
+  std::uint64_t& scripts_failed_;
+  std::uint64_t& stale_recovered_;
+};
+
+}  // namespace device_tun

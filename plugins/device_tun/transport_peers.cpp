@@ -1,0 +1,69 @@
+#include "transport_peers.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <optional>
+#include <cstdlib>
+#include <cstring>
+
+namespace device_tun {
+namespace {
+
+bool established_or_connected(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return false;
+  if (type == SOCK_DGRAM) return true;  // getpeername succeeded: a connected UDP socket
+  if (type != SOCK_STREAM) return false;
+  tcp_info info{};
+  len = sizeof info;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_state == TCP_ESTABLISHED;
+}
+
+std::optional<std::uint32_t> peer_of(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return std::nullopt;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  std::uint32_t a = 0;
+  if (ss.ss_family == AF_INET) {
+    a = ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+    if (!IN6_IS_ADDR_V4MAPPED(&in6)) return std::nullopt;
+    std::memcpy(&a, in6.s6_addr + 12, 4);
+    a = ntohl(a);
+  } else {
+    return std::nullopt;
+  }
+  if (a == 0 || (a >> 24) == 127) return std::nullopt;
+  if (!established_or_connected(fd)) return std::nullopt;
+  return a;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> connected_ipv4_peers() {
+  std::vector<std::uint32_t> out;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return out;
+  const int own = ::dirfd(d);
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == own) continue;
+    if (auto a = peer_of(static_cast<int>(fd)); a && std::find(out.begin(), out.end(), *a) == out.end())
+      out.push_back(*a);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace device_tun
