@@ -1,0 +1,32 @@
+// Key material from the manifest: private key and pre-shared key files (one
+// line of standard base64 of exactly 32 bytes, as `vpnhost keygen` writes
+// them, readable by the owner only) and base64 public keys.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "noise_primitives.hpp"
+
+namespace cipher_noise {
+
+inline constexpr std::size_t kMaxKeyFileBytes = 4096;
+
+// Reads a 32-byte secret from the file named by option `option` (text
+// `path`, relative paths resolved against `base_dir`). Throws
+// vpnsdk::ConfigError naming the option, its manifest location `where` and
+// the resolved path when the file is missing, unreadable, not a regular
+// file, group/world accessible, empty, not base64, or not 32 bytes.
+Key load_secret_file(const std::string& option, const std::string& path, const std::string& base_dir,
+                     const std::string& where);
+
+// Standard base64 of exactly 32 bytes (surrounding blanks ignored).
+std::optional<PublicKey> parse_public_key(std::string_view text);
+
+// Standard base64 with padding.
+std::string to_base64(View bytes);
+
+// `path` resolved against `base_dir` when relative, lexically normalised.
+std::string resolve_path(const std::string& path, const std::string& base_dir);
+
+}  // namespace cipher_noise

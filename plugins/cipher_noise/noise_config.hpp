@@ -1,0 +1,35 @@
+// cipher_noise's options, checked once at construction.
+#pragma once
+#include <array>
+#include <string>
+
+#include "noise_context.hpp"
+#include "vpnsdk/options.hpp"
+
+namespace cipher_noise {
+
+// Throws vpnsdk::ConfigError naming the option and where it was given.
+NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_dir);
+
+inline constexpr std::array<vpnsdk::OptionSpec, 8> kOptions{{
+    {"private_key_file", vpnsdk::OptionType::string, nullptr,
+     "this host's X25519 private key file (base64, mode 0600; make one with: vpnhost keygen FILE); relative to the "
+     "manifest",
+     true},
+    {"server_public_key", vpnsdk::OptionType::string, "",
+     "client: the server's public key, base64 (on the server: vpnhost pubkey < its private key file)"},
+    {"authorized_clients", vpnsdk::OptionType::string, "",
+     "server: file with one line per client: <base64 public key> <name> [fixed address]; relative to the manifest"},
+    {"psk_file", vpnsdk::OptionType::string, "",
+     "optional pre-shared key file (32 bytes base64, mode 0600), the same on server and clients: "
+     "Noise_IKpsk2 instead of Noise_IK"},
+    {"rekey_after_seconds", vpnsdk::OptionType::integer, "120", "client: start a new handshake when keys are this old"},
+    {"reject_after_seconds", vpnsdk::OptionType::integer, "180",
+     "keys older than this are wiped; a session without newer keys ends (at least rekey_after_seconds + 10)"},
+    {"handshakes_per_second", vpnsdk::OptionType::integer, "5",
+     "server: handshake initiations each source address may make per second (sustained)"},
+    {"handshake_burst", vpnsdk::OptionType::integer, "20",
+     "server: handshake initiations a source address may make at once before the rate limit applies"},
+}};
+
+}  // namespace cipher_noise

@@ -1,0 +1,92 @@
+// What all sessions of one cipher_noise instance share: the configuration,
+// the counters, the clocks, and the per-client-key state that must survive
+// a single connection (the last accepted initiation timestamp, which
+// session currently speaks for a key, the per-source rate limit).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "authorized_clients.hpp"
+#include "noise_primitives.hpp"
+#include "rate_limiter.hpp"
+#include "tai64n.hpp"
+#include "transport_keys.hpp"
+#include "vpnsdk/counters.hpp"
+#include "vpnsdk/log.hpp"
+
+namespace cipher_noise {
+
+struct NoiseConfig {
+  DhKeyPair self;                              // this host's static key pair
+  std::optional<PublicKey> server;             // client role: the server's public key
+  std::string server_where = "default";        // where server_public_key was given
+  std::optional<AuthorizedClients> clients;    // server role
+  std::optional<Key> psk;                      // IKpsk2 when set
+  std::chrono::seconds rekey_after{120};
+  std::chrono::seconds reject_after{180};
+  double handshakes_per_second = 5;
+  double handshake_burst = 20;
+};
+
+// A retransmitted rekey initiation goes out after this long without a response.
+inline constexpr std::chrono::seconds kRekeyTimeout{5};
+
+struct NoiseCounters {
+  explicit NoiseCounters(vpnsdk::Counters& c);
+  std::uint64_t& handshakes_completed;  // initial handshakes (either role)
+  std::uint64_t& rekeys;                // key epochs switched after a rekey
+  std::uint64_t& rekey_retries;         // initiator: initiation sent again after kRekeyTimeout
+  std::uint64_t& handshake_failed;      // a handshake message did not decrypt/authenticate
+  std::uint64_t& handshake_malformed;   // wrong size or unexpected message
+  std::uint64_t& unknown_client;        // initiation from a key not in authorized_clients
+  std::uint64_t& replayed_initiation;   // initiation whose timestamp is not newer than the last accepted
+  std::uint64_t& rate_limited;          // initiation refused by the per-source rate limit
+  std::uint64_t& stale_handshake;       // response/confirmation for a handshake no longer pending
+  std::uint64_t& frames_sealed;
+  std::uint64_t& frames_opened;
+  std::uint64_t& bad_tag;               // frame failed authentication
+  std::uint64_t& replayed;              // frame counter already seen
+  std::uint64_t& too_old;               // frame counter behind the replay window
+  std::uint64_t& unknown_key_id;        // frame for keys we do not (or no longer) hold
+  std::uint64_t& short_frame;           // frame shorter than header + tag
+  std::uint64_t& keys_dropped;          // key pairs wiped (expired or superseded)
+  std::uint64_t& keys_expired;          // sessions ended: keys reached reject_after without a rekey
+  std::uint64_t& sessions_replaced;     // sessions ended: the same client key opened a newer session
+};
+
+struct ClientCounters {
+  std::uint64_t* sessions = nullptr;    // gauge: authenticated sessions of this client now
+  std::uint64_t* handshakes = nullptr;  // handshakes (initial + rekeys) completed
+};
+
+class NoiseContext {
+ public:
+  using WallClock = std::chrono::system_clock;
+
+  NoiseContext(NoiseConfig cfg, vpnsdk::Counters& counters, std::shared_ptr<spdlog::logger> log);
+
+  NoiseConfig cfg;
+  NoiseCounters n;
+  std::shared_ptr<spdlog::logger> log;
+  std::function<SteadyClock::time_point()> now = [] { return SteadyClock::now(); };
+  std::function<WallClock::time_point()> wall = [] { return WallClock::now(); };
+  RateLimiter limiter;
+
+  std::map<PublicKey, Tai64n> last_initiation;  // per client key
+  std::map<PublicKey, std::uint64_t> owner;     // client key -> the session serial that speaks for it
+  std::map<PublicKey, ClientCounters> client_counters;
+  std::uint64_t next_serial = 1;
+
+  // Initiator: a timestamp strictly later than any this process sent before.
+  Tai64n next_timestamp();
+
+ private:
+  Tai64n last_sent_{};
+};
+
+}  // namespace cipher_noise
