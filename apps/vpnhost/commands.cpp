@@ -1,5 +1,9 @@
 #include "commands.hpp"
 
+#include <sodium.h>
+
+#include <iostream>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -132,8 +136,40 @@ int cmd_keygen(const std::string& file) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  spdlog::info("wrote a new key to {} (mode 0600); copy it to the server and every client over a secure channel", file);
+  spdlog::info("wrote a new key to {} (mode 0600); for cipher_xor, copy it to the server and every client over a "
+               "secure channel",
+               file);
+  // The same file is an X25519 private key for cipher_noise: print its
+  // public key on stdout (the private key itself stays in the file).
+  try {
+    const std::string pub = public_key_of_file(file);
+    spdlog::info("for cipher_noise it is this host's private key (keep it here; never copy it); its public key:");
+    out()->info("{}", pub);
+  } catch (const KeyFileError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   return 0;
+}
+
+int cmd_pubkey() {
+  std::string text;
+  char buf[256];
+  while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(std::cin.gcount()));
+    if (text.size() > 4096) break;
+  }
+  sodium_memzero(buf, sizeof buf);
+  int rc = 0;
+  try {
+    if (text.size() > 4096) throw KeyFileError("standard input is too large for a private key (one line of base64)");
+    out()->info("{}", public_key_from_private(text));
+  } catch (const KeyFileError& e) {
+    spdlog::error("vpnhost pubkey: {} (usage: vpnhost pubkey < private.key)", e.what());
+    rc = 1;
+  }
+  sodium_memzero(text.data(), text.size());
+  return rc;
 }
 
 }  // namespace vpnhost::app

@@ -15,5 +15,7 @@ int cmd_run(const std::string& manifest, const Common& common, bool stdin_eof_ex
 int cmd_check(const std::string& manifest, const Common& common);
 int cmd_plugins(const std::string& name, const std::vector<std::string>& extra_dirs);
 int cmd_keygen(const std::string& file);
+// Reads a base64 private key from standard input, prints its public key.
+int cmd_pubkey();
 
 }  // namespace vpnhost::app

@@ -7,7 +7,7 @@ int main(int argc, char** argv) {
   using namespace vpnhost::app;
   CLI::App app{"vpnhost: a layer-3 VPN assembled from plugins named in a manifest.\n"
                "  vpnhost --plugins manifests/server.manifest\n"
-               "  vpnhost check FILE | vpnhost plugins [NAME] | vpnhost keygen FILE"};
+               "  vpnhost check FILE | vpnhost plugins [NAME] | vpnhost keygen FILE | vpnhost pubkey < FILE"};
   app.set_version_flag("--version", std::string("vpnhost ") + VPNHOST_VERSION);
   app.fallthrough();
 
@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   auto* keygen = app.add_subcommand("keygen", "write a new random key file (mode 0600)");
   keygen->add_option("file", key_file, "where to write it (must not exist)")->required();
 
+  auto* pubkey = app.add_subcommand("pubkey", "print the public key of the private key read from standard input");
+
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   if (*check) return cmd_check(check_file, common);
   if (*plugins) return cmd_plugins(plugin_name, plugin_dirs);
   if (*keygen) return cmd_keygen(key_file);
+  if (*pubkey) return cmd_pubkey();
   if (manifest.empty()) {
     std::fputs(app.help().c_str(), stderr);
     std::fputs("\nnothing to do: give --plugins FILE or a subcommand\n", stderr);

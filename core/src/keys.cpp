@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace vpnhost {
@@ -46,6 +48,46 @@ void write_random_key(const std::filesystem::path& path, std::size_t bytes) {
   sodium_memzero(text.data(), text.size());
   if (::fsync(fd) != 0 || ::close(fd) != 0)
     throw KeyFileError("cannot write key file " + path.string() + ": " + std::strerror(errno));
+}
+
+std::string public_key_from_private(std::string_view base64_private) {
+  if (sodium_init() < 0) throw KeyFileError("libsodium failed to initialise");
+  constexpr std::string_view blanks = " \t\r\n\v\f";
+  const auto b = base64_private.find_first_not_of(blanks);
+  if (b == std::string_view::npos) throw KeyFileError("no private key given (expected one line of base64)");
+  const std::string_view text = base64_private.substr(b, base64_private.find_last_not_of(blanks) - b + 1);
+  unsigned char priv[64];
+  std::size_t len = 0;
+  const char* end = nullptr;
+  const int rc = sodium_base642bin(priv, sizeof priv, text.data(), text.size(), nullptr, &len, &end,
+                                   sodium_base64_VARIANT_ORIGINAL);
+  if (rc != 0 || end != text.data() + text.size() || len != crypto_scalarmult_SCALARBYTES) {
+    sodium_memzero(priv, sizeof priv);
+    throw KeyFileError("not a private key: expected standard base64 of 32 bytes, as written by vpnhost keygen");
+  }
+  unsigned char pub[crypto_scalarmult_BYTES];
+  crypto_scalarmult_base(pub, priv);
+  sodium_memzero(priv, sizeof priv);
+  std::string out(sodium_base64_ENCODED_LEN(sizeof pub, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), pub, sizeof pub, sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+std::string public_key_of_file(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw KeyFileError("cannot read key file " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  try {
+    std::string pub = public_key_from_private(text);
+    sodium_memzero(text.data(), text.size());
+    return pub;
+  } catch (const KeyFileError& e) {
+    sodium_memzero(text.data(), text.size());
+    throw KeyFileError("key file " + path.string() + ": " + e.what());
+  }
 }
 
 }  // namespace vpnhost

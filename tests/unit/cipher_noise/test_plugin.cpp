@@ -1,0 +1,281 @@
+// cipher_noise.so through the SDK test harness: options and their errors
+// (key files, authorized_clients, roles, timers), and a whole session
+// between a server instance and a client instance of the built plugin.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "../../../plugins/cipher_noise/key_files.hpp"
+#include "../../../plugins/cipher_noise/noise_primitives.hpp"
+#include "support.hpp"
+#include "vpnsdk/testkit/harness.hpp"
+#include "vpnsdk/wire.hpp"
+
+using namespace noise_test;
+using cipher_noise::DhKeyPair;
+using cipher_noise::to_base64;
+using vpnsdk::Code;
+using Opts = std::map<std::string, vpnsdk::OptionValue>;
+
+namespace {
+
+std::string plugin_path() { return std::string(VPNHOST_TEST_PLUGIN_DIR) + "/cipher_noise.so"; }
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "noisekey.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
+    const auto p = path_ / name;
+    {
+      std::ofstream f(p, std::ios::binary | std::ios::trunc);
+      f << text;
+    }
+    if (::chmod(p.c_str(), mode) != 0) throw std::runtime_error("chmod failed");
+    return p.string();
+  }
+  // A private key file as `vpnhost keygen` writes it; returns the key pair.
+  DhKeyPair key(const std::string& name) const {
+    DhKeyPair kp = cipher_noise::generate_keypair();
+    write(name, to_base64(kp.priv.view()) + "\n");
+    return kp;
+  }
+  std::string at(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::unique_ptr<vpnsdk::testkit::Harness> load(const Opts& o, const std::string& base = ".") {
+  return std::make_unique<vpnsdk::testkit::Harness>(plugin_path(), o, vpnsdk::PoolConfig{}, base);
+}
+
+std::string refusal(const Opts& o, const std::string& base = ".") {
+  auto h = load(o, base);
+  REQUIRE_FALSE(h->status().ok());
+  CHECK(h->status().code == Code::config);
+  return h->status().message;
+}
+
+// A server and two clients' keys in one directory.
+struct Keys {
+  TempDir dir;
+  DhKeyPair server = dir.key("server.key");
+  DhKeyPair alice = dir.key("alice.key");
+  DhKeyPair bob = dir.key("bob.key");
+  std::string clients = dir.write("authorized_clients", "# test\n" + to_base64(alice.pub) + " alice 10.10.0.7\n" +
+                                                            to_base64(bob.pub) + " bob\n", 0644);
+  Opts server_opts() const { return {{"private_key_file", dir.at("server.key")}, {"authorized_clients", clients}}; }
+  Opts client_opts(const std::string& who) const {
+    return {{"private_key_file", dir.at(who + ".key")}, {"server_public_key", to_base64(server.pub)}};
+  }
+};
+
+std::unique_ptr<vpnsdk::CipherSession> session(vpnsdk::testkit::Harness& h, vpnsdk::Role role, vpnsdk::SessionId id,
+                                               vpnsdk::Status* status = nullptr) {
+  vpnsdk::SessionInfo info;
+  info.id = id;
+  info.role = role;
+  info.peer = {"127.0.0.1", static_cast<std::uint16_t>(40000 + id)};
+  std::unique_ptr<vpnsdk::CipherSession> s;
+  auto st = h.get<vpnsdk::Cipher>().new_session(info, s);
+  if (status != nullptr) *status = st;
+  return s;
+}
+
+vpnsdk::PacketPtr frame(vpnsdk::testkit::Harness& h, const Bytes& b, vpnsdk::wire::FrameType t) {
+  auto p = h.packet(std::as_bytes(std::span<const std::uint8_t>(b)));
+  p->meta.frame_type = static_cast<std::uint8_t>(t);
+  return p;
+}
+
+Bytes contents(const vpnsdk::PacketBuffer& p) {
+  const auto* d = reinterpret_cast<const std::uint8_t*>(p.data());
+  return Bytes(d, d + p.size());
+}
+
+}  // namespace
+
+TEST_CASE("plugin: descriptor, options and overhead", "[cipher_noise][plugin]") {
+  Keys k;
+  auto h = load(k.server_opts());
+  REQUIRE(h->status().ok());
+  CHECK(std::string(h->descriptor().name) == "cipher_noise");
+  CHECK(h->descriptor().stage == vpnsdk::Stage::cipher);
+  auto& c = h->get<vpnsdk::Cipher>();
+  CHECK(c.overhead().head == 9);
+  CHECK(c.overhead().tail == 16);
+  std::map<std::string, std::string> defaults;
+  for (std::size_t i = 0; i < h->descriptor().option_count; ++i) {
+    const auto& o = h->descriptor().options[i];
+    defaults[o.name] = o.default_value != nullptr ? o.default_value : "(required)";
+  }
+  CHECK(defaults["private_key_file"] == "(required)");
+  CHECK(defaults["rekey_after_seconds"] == "120");
+  CHECK(defaults["reject_after_seconds"] == "180");
+  CHECK(defaults.count("server_public_key") == 1);
+  CHECK(defaults.count("authorized_clients") == 1);
+  CHECK(defaults.count("psk_file") == 1);
+}
+
+TEST_CASE("plugin: a whole session between a server and a client instance", "[cipher_noise][plugin]") {
+  Keys k;
+  auto srv = load(k.server_opts());
+  auto cli = load(k.client_opts("alice"));
+  REQUIRE(srv->status().ok());
+  REQUIRE(cli->status().ok());
+  auto s = session(*srv, vpnsdk::Role::responder, 1);
+  auto c = session(*cli, vpnsdk::Role::initiator, 1);
+  REQUIRE(s);
+  REQUIRE(c);
+  vpnsdk::HandshakeMessages m1, m2, m3;
+  REQUIRE(c->start(m1).ok());
+  REQUIRE(m1.size() == 1);
+  REQUIRE(s->handshake(m1[0], m2).ok());
+  REQUIRE(m2.size() == 1);
+  REQUIRE(c->handshake(m2[0], m3).ok());
+  CHECK(m3.empty());
+  REQUIRE(c->established());
+  REQUIRE(s->established());
+
+  auto who = s->peer();
+  REQUIRE(who);
+  CHECK(who->name == "alice");
+  CHECK(who->public_key == Bytes(k.alice.pub.begin(), k.alice.pub.end()));
+  REQUIRE(who->fixed_address);
+  CHECK(*who->fixed_address == 0x0a0a0007u);
+
+  const Bytes hello = text_bytes("VPNH hello body");
+  auto p = frame(*cli, hello, vpnsdk::wire::FrameType::hello);
+  REQUIRE(c->seal(*p).ok());
+  CHECK(p->size() == hello.size() + 25);
+  auto q = frame(*srv, contents(*p), vpnsdk::wire::FrameType::hello);
+  REQUIRE(s->open(*q).ok());
+  CHECK(contents(*q) == hello);
+
+  // Tampering: one flipped bit is drop_auth and counted, the session stays.
+  auto r = frame(*cli, hello, vpnsdk::wire::FrameType::data);
+  REQUIRE(c->seal(*r).ok());
+  Bytes wire = contents(*r);
+  wire[12] ^= 0x10;
+  auto t = frame(*srv, wire, vpnsdk::wire::FrameType::data);
+  CHECK(s->open(*t).code == Code::drop_auth);
+  CHECK(srv->counters().value("bad_tag") == 1);
+  wire[12] ^= 0x10;
+  auto u = frame(*srv, wire, vpnsdk::wire::FrameType::data);
+  REQUIRE(s->open(*u).ok());
+  // Replay of the same frame: dropped and counted.
+  auto v = frame(*srv, wire, vpnsdk::wire::FrameType::data);
+  CHECK(s->open(*v).code == Code::drop_malformed);
+  CHECK(srv->counters().value("replayed") == 1);
+
+  // A replayed initiation on a second connection: ignored, no reply.
+  auto s2 = session(*srv, vpnsdk::Role::responder, 2);
+  vpnsdk::HandshakeMessages none;
+  CHECK(s2->handshake(m1[0], none).code == Code::again);
+  CHECK(none.empty());
+  CHECK(srv->counters().value("replayed_initiation") == 1);
+  CHECK(srv->counters().value("client.alice.sessions") == 1);
+}
+
+TEST_CASE("plugin: wrong role options are refused per session", "[cipher_noise][plugin]") {
+  Keys k;
+  auto srv = load(k.server_opts());
+  vpnsdk::Status st;
+  auto c = session(*srv, vpnsdk::Role::initiator, 1, &st);
+  CHECK(st.code == Code::config);
+  CHECK_THAT(st.message, Catch::Contains("needs server_public_key"));
+  auto cli = load(k.client_opts("bob"));
+  auto s = session(*cli, vpnsdk::Role::responder, 1, &st);
+  CHECK(st.code == Code::config);
+  CHECK_THAT(st.message, Catch::Contains("needs authorized_clients"));
+}
+
+TEST_CASE("plugin: private key file checks", "[cipher_noise][plugin]") {
+  Keys k;
+  Opts o = k.server_opts();
+  o["private_key_file"] = k.dir.at("missing.key");
+  CHECK(refusal(o) == "cipher_noise: option private_key_file at test: cannot read key file " + k.dir.at("missing.key") +
+                          ": No such file or directory");
+  o["private_key_file"] = k.dir.write("loose.key", to_base64(k.server.priv.view()) + "\n", 0640);
+  CHECK(refusal(o) == "cipher_noise: option private_key_file at test: key file " + k.dir.at("loose.key") +
+                          " is accessible by group/others (mode 0640); a private key must be readable by its owner "
+                          "only: run chmod 600 " + k.dir.at("loose.key"));
+  o["private_key_file"] = k.dir.write("world.key", to_base64(k.server.priv.view()) + "\n", 0604);
+  CHECK_THAT(refusal(o), Catch::Contains("(mode 0604)"));
+  o["private_key_file"] = k.dir.write("short.key", "AAAA\n");
+  CHECK_THAT(refusal(o), Catch::Contains("does not hold a 32-byte key in standard base64"));
+  o["private_key_file"] = k.dir.write("empty.key", "\n");
+  CHECK_THAT(refusal(o), Catch::Contains("is empty"));
+  o["private_key_file"] = k.dir.at("");
+  CHECK_THAT(refusal(o), Catch::Contains("is not a regular file"));
+  // Relative paths are resolved against the manifest's directory.
+  o["private_key_file"] = std::string("server.key");
+  auto h = load(o, k.dir.path().string());
+  CHECK(h->status().ok());
+}
+
+TEST_CASE("plugin: role options", "[cipher_noise][plugin]") {
+  Keys k;
+  CHECK(refusal({{"private_key_file", k.dir.at("server.key")}}) ==
+        "cipher_noise: give server_public_key (on a client: the server's public key) or authorized_clients (on a "
+        "server: the file of client public keys)");
+  Opts both = k.server_opts();
+  both["server_public_key"] = to_base64(k.server.pub);
+  CHECK_THAT(refusal(both), Catch::Contains("give either server_public_key (a client) or authorized_clients (a server), not both"));
+  Opts bad = k.client_opts("alice");
+  bad["server_public_key"] = std::string("not-a-key");
+  CHECK(refusal(bad) == "cipher_noise: option server_public_key (test): 'not-a-key' is not a public key: expected 44 "
+                        "characters of standard base64 (32 bytes), as printed by vpnhost pubkey < the server's private "
+                        "key file");
+  Opts self = k.client_opts("alice");
+  self["server_public_key"] = to_base64(k.alice.pub);
+  CHECK_THAT(refusal(self), Catch::Contains("is this host's own public key"));
+}
+
+TEST_CASE("plugin: authorized_clients file checks", "[cipher_noise][plugin]") {
+  Keys k;
+  Opts o = k.server_opts();
+  o["authorized_clients"] = k.dir.write("dup", to_base64(k.alice.pub) + " alice\n" + to_base64(k.alice.pub) + " again\n");
+  CHECK(refusal(o) == "cipher_noise: option authorized_clients (test): " + k.dir.at("dup") +
+                          ":2: duplicate public key (already listed on line 1 for 'alice')");
+  o["authorized_clients"] = k.dir.write("writable", to_base64(k.alice.pub) + " alice\n", 0666);
+  CHECK_THAT(refusal(o), Catch::Contains("is writable by group/others; anyone who can write it can authorize a key"));
+  o["authorized_clients"] = k.dir.at("nope");
+  CHECK_THAT(refusal(o), Catch::Contains("cannot read " + k.dir.at("nope") + ": No such file or directory"));
+  o["authorized_clients"] = k.dir.write("self", to_base64(k.server.pub) + " me\n");
+  CHECK_THAT(refusal(o), Catch::Contains(":1: 'me' has this server's own public key"));
+}
+
+TEST_CASE("plugin: psk file and timers", "[cipher_noise][plugin]") {
+  Keys k;
+  Opts o = k.server_opts();
+  o["psk_file"] = k.dir.write("psk", to_base64(k.bob.priv.view()) + "\n", 0644);
+  CHECK_THAT(refusal(o), Catch::Contains("option psk_file at test: key file"));
+  o["psk_file"] = k.dir.write("psk", to_base64(k.bob.priv.view()) + "\n", 0600);
+  CHECK(load(o)->status().ok());
+  Opts t = k.server_opts();
+  t["rekey_after_seconds"] = std::int64_t{0};
+  CHECK(refusal(t) == "cipher_noise: option rekey_after_seconds (test): 0 is outside 1..86400");
+  t["rekey_after_seconds"] = std::int64_t{120};
+  t["reject_after_seconds"] = std::int64_t{125};
+  CHECK(refusal(t) == "cipher_noise: option reject_after_seconds (test): 125 leaves no time to rekey: it must be at "
+                      "least rekey_after_seconds (120) + 10");
+  t["rekey_after_seconds"] = std::int64_t{2};
+  t["reject_after_seconds"] = std::int64_t{180};
+  CHECK(load(t)->status().ok());
+}
