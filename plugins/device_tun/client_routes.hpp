@@ -25,24 +25,42 @@ namespace device_tun {
 
 class ClientRoutes {
  public:
-  // On failure, whatever was added is removed again.
+  // Underlay host routes, then tunnel routes. On failure, whatever was
+  // added is removed again.
   vpnsdk::Status up(const TunConfig& cfg, int tun_index, const vpnsdk::Assignment& self, const StateFile& file,
                     State& state, const std::shared_ptr<spdlog::logger>& log);
   // Removes the tunnel routes and state.routes (clearing it). Never throws.
   void down(const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log) noexcept;
 
+  // After a reconnect: host routes for the server address(es) in use now
+  // (a re-resolved name may give another), the old ones removed.
+  vpnsdk::Status refresh_underlay(const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log);
+  // on_tunnel_down = fallback: the tunnel routes go while the tunnel is down
+  // and come back with it. Host routes stay.
+  vpnsdk::Status tunnel_routes_up(const std::shared_ptr<spdlog::logger>& log);
+  void tunnel_routes_down(const std::shared_ptr<spdlog::logger>& log) noexcept;
+  bool tunnel_routes_present() const { return !tunnel_.empty(); }
+
+  bool active() const { return cfg_ != nullptr; }
   std::size_t added() const { return added_; }
-  std::uint32_t net_gateway() const { return net_gateway_; }  // for the scripts' route_net_gateway
-  std::uint32_t server() const { return server_; }            // for the scripts' trusted_ip
+  // The server addresses kept on the underlay (for the tunnel watch and the
+  // scripts' trusted_ip), and the underlay gateway (route_net_gateway).
+  const std::vector<std::uint32_t>& kept() const { return kept_; }
+  std::uint32_t net_gateway() const { return net_gateway_; }
 
  private:
-  vpnsdk::Status keep_underlay(const TunConfig& cfg, int tun_index, const std::vector<vpnsdk::ipv4::Prefix>& covered,
-                               const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log);
+  std::vector<std::uint32_t> wanted_underlay() const;
+  vpnsdk::Status keep(std::uint32_t address, const StateFile& file, State& state,
+                      const std::shared_ptr<spdlog::logger>& log);
 
-  std::vector<Route> tunnel_;  // added through the TUN, in order
+  const TunConfig* cfg_ = nullptr;
+  int tun_index_ = 0;
+  vpnsdk::Assignment self_;
+  std::vector<vpnsdk::ipv4::Prefix> nets_;  // what goes through the TUN
+  std::vector<Route> tunnel_;               // added through the TUN, in order
+  std::vector<std::uint32_t> kept_;
   std::size_t added_ = 0;
   std::uint32_t net_gateway_ = 0;
-  std::uint32_t server_ = 0;
 };
 
 // Host routes listed in a state file: deleted (gone already is fine).

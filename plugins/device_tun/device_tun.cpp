@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,7 @@ class DeviceTun final : public vpnsdk::Device {
         io_(*ctx.io),
         pool_(*ctx.pool),
         cfg_(parse_tun_config(*ctx.options, ctx.base_dir != nullptr ? ctx.base_dir : "")),
-        setup_(cfg_, ctx.log, *ctx.counters),
+        setup_(cfg_, *ctx.io, ctx.log, *ctx.counters),
         tun_(*ctx.io),
         packets_in_(ctx.counters->counter("packets_in")),
         packets_out_(ctx.counters->counter("packets_out")),
@@ -82,6 +83,8 @@ class DeviceTun final : public vpnsdk::Device {
         close_device();
         return Status::error(s.code, "device_tun: " + s.message);
       }
+      current_ = self;
+      current_mtu_ = mtu;
       scratch_.resize(kMaxPacket);
       batch_.reserve(kBatch);
       sink_ = &sink;
@@ -143,12 +146,23 @@ class DeviceTun final : public vpnsdk::Device {
   }
 
  private:
-  // A new assignment (after a reconnect): what was set up for the old one
-  // is undone (down script included) and made again for the new one.
+  // start() again: the host reconnected. The same assignment keeps the
+  // interface and what is set up around it (routes follow the server's
+  // address; fallback's routes come back). A new one: what was set up for
+  // the old one is undone (down script included) and made again.
   Status reconfigure(vpnsdk::DeviceSink& sink, const vpnsdk::Assignment& self, std::uint16_t mtu) {
+    if (same_assignment(self, mtu)) {
+      sink_ = &sink;
+      if (auto s = setup_.resume(); !s) return Status::error(s.code, "device_tun: " + s.message);
+      if (log_) log_->info("TUN {} kept: {}/{} again", ifname_, vpnsdk::ipv4::to_string(self.address), self.prefix_len);
+      return {};
+    }
     setup_.undo();
+    current_.reset();
     if (auto s = configure_tun(ifname_, self, mtu, cfg_.txqueuelen); !s) return s;
     if (auto s = setup_.apply(ifname_, self, mtu); !s) return Status::error(s.code, "device_tun: " + s.message);
+    current_ = self;
+    current_mtu_ = mtu;
     sink_ = &sink;
     if (log_)
       log_->info("TUN {} reconfigured: {}/{} mtu {}", ifname_, vpnsdk::ipv4::to_string(self.address),
@@ -156,7 +170,13 @@ class DeviceTun final : public vpnsdk::Device {
     return {};
   }
 
+  bool same_assignment(const vpnsdk::Assignment& a, std::uint16_t mtu) const {
+    return current_ && current_->address == a.address && current_->prefix_len == a.prefix_len &&
+           current_->server == a.server && current_->dns == a.dns && current_mtu_ == mtu;
+  }
+
   void close_device() noexcept {
+    current_.reset();
     alive_.reset();  // pending handlers see this and do nothing
     boost::system::error_code ignored;
     tun_.close(ignored);  // the fd goes, and with it the interface
@@ -251,6 +271,8 @@ class DeviceTun final : public vpnsdk::Device {
   HostSetup setup_;  // after cfg_ (refers to it)
   boost::asio::posix::stream_descriptor tun_;
   std::string ifname_;
+  std::optional<vpnsdk::Assignment> current_;  // what the interface is configured for
+  std::uint16_t current_mtu_ = 0;
   vpnsdk::DeviceSink* sink_ = nullptr;
   bool failed_ = false;
   std::shared_ptr<int> alive_;  // one per start(); handlers hold a weak_ptr

@@ -10,13 +10,16 @@ namespace device_tun {
 using vpnsdk::Code;
 using vpnsdk::Status;
 
-HostSetup::HostSetup(const TunConfig& cfg, std::shared_ptr<spdlog::logger> log, vpnsdk::Counters& counters)
+HostSetup::HostSetup(const TunConfig& cfg, boost::asio::io_context& io, std::shared_ptr<spdlog::logger> log,
+                     vpnsdk::Counters& counters)
     : cfg_(cfg),
       log_(std::move(log)),
+      watch_(io),
       routes_added_(counters.counter("routes_added")),
       scripts_run_(counters.counter("scripts_run")),
       scripts_failed_(counters.counter("scripts_failed")),
-      stale_recovered_(counters.counter("stale_state_recovered")) {}
+      stale_recovered_(counters.counter("stale_state_recovered")),
+      tunnel_down_(counters.counter("tunnel_down")) {}
 
 Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& self, std::uint16_t mtu) {
   const bool hub = self.address == self.server;
@@ -57,7 +60,7 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
   ctx.route_all = cfg_.route_all;
   ctx.routes = cfg_.routes;
   ctx.net_gateway = routes_.net_gateway();
-  ctx.trusted_ip = routes_.server();
+  ctx.trusted_ip = routes_.kept().empty() ? 0 : routes_.kept().front();
   if (!cfg_.up.empty()) {
     ++scripts_run_;
     if (Status s = run_script(cfg_.up, "up", ctx, cfg_.script_timeout_s, log_); !s) {
@@ -67,11 +70,48 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
     }
   }
   up_done_ = ctx;
+  watch_tunnel();
   return {};
+}
+
+Status HostSetup::resume() {
+  if (!routes_.active()) return {};
+  const std::size_t before = routes_.added();
+  Status s = routes_.refresh_underlay(*file_, state_, log_);
+  if (s) s = routes_.tunnel_routes_up(log_);
+  routes_added_ += routes_.added() - before;
+  settle_state_file();
+  if (!s) return s;
+  if (log_) log_->info("tunnel back: routes through the tunnel in place");
+  watch_tunnel();
+  return {};
+}
+
+// Only fallback needs to know: block leaves the routes on the device, where
+// the client's router drops what arrives while there is no session.
+void HostSetup::watch_tunnel() {
+  if (!routes_.active() || cfg_.on_tunnel_down != OnTunnelDown::fallback) return;
+  if (!watch_.watch(routes_.kept(), [this] { tunnel_down(); }) && log_)
+    log_->warn("on_tunnel_down = fallback: no connection to the server found to watch; routes stay until stop");
+}
+
+void HostSetup::tunnel_down() noexcept {
+  try {
+    ++tunnel_down_;
+    if (!routes_.active()) return;
+    if (cfg_.on_tunnel_down == OnTunnelDown::fallback) {
+      if (log_) log_->warn("tunnel down: routes through the tunnel removed until it is back (on_tunnel_down = fallback)");
+      routes_.tunnel_routes_down(log_);
+    } else if (log_) {
+      log_->warn("tunnel down: traffic stays on the tunnel and is dropped until it is back (on_tunnel_down = block)");
+    }
+  } catch (...) {
+  }
 }
 
 void HostSetup::undo() noexcept {
   try {
+    watch_.cancel();
     if (up_done_ && !cfg_.down.empty()) {
       ++scripts_run_;
       if (Status s = run_script(cfg_.down, "down", *up_done_, cfg_.script_timeout_s, log_); !s) {
@@ -82,9 +122,10 @@ void HostSetup::undo() noexcept {
     up_done_.reset();
     if (!file_) return;
     // on_tunnel_down (block or fallback) decides what the routes do while
-    // this device lives without a tunnel. undo() is the end of the device
-    // (stop(): the host is leaving, after SIGTERM too): both modes give the
-    // host its routing back, since no process remains to carry the traffic.
+    // this device lives without a tunnel (the host reconnecting). undo() is
+    // the end of the device: stop() (the host is leaving, after SIGTERM too)
+    // or a new assignment. Both modes give the host its routing back here,
+    // since no process remains to carry the traffic.
     routes_.down(*file_, state_, log_);
     gateway_down(cfg_, *file_, state_, log_);
     settle_state_file();

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <optional>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace device_tun {
 namespace {
@@ -27,8 +27,6 @@ bool established_or_connected(int fd) {
 }
 
 std::optional<std::uint32_t> peer_of(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return std::nullopt;
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
@@ -50,20 +48,36 @@ std::optional<std::uint32_t> peer_of(int fd) {
 
 }  // namespace
 
-std::vector<std::uint32_t> connected_ipv4_peers() {
-  std::vector<std::uint32_t> out;
+std::vector<PeerSocket> connected_ipv4_sockets() {
+  std::vector<PeerSocket> out;
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return out;
   const int own = ::dirfd(d);
   while (const dirent* e = ::readdir(d)) {
     char* end = nullptr;
-    const long fd = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd == own) continue;
-    if (auto a = peer_of(static_cast<int>(fd)); a && std::find(out.begin(), out.end(), *a) == out.end())
-      out.push_back(*a);
+    const long n = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || n == own) continue;
+    const int fd = static_cast<int>(n);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    if (auto a = peer_of(fd)) out.push_back({fd, st.st_ino, *a});
   }
   ::closedir(d);
   return out;
+}
+
+std::vector<std::uint32_t> connected_ipv4_peers() {
+  std::vector<std::uint32_t> out;
+  for (const auto& s : connected_ipv4_sockets())
+    if (std::find(out.begin(), out.end(), s.peer) == out.end()) out.push_back(s.peer);
+  return out;
+}
+
+bool still_connected(const PeerSocket& s) {
+  struct stat st {};
+  if (s.fd < 0 || ::fstat(s.fd, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_ino != s.inode) return false;
+  auto a = peer_of(s.fd);
+  return a && *a == s.peer;
 }
 
 }  // namespace device_tun

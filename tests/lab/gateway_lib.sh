@@ -33,9 +33,12 @@ INET_NS=
 GW_STATE_DIR=
 GW_NETNS_DIRS=()
 
-# Runs before lib.sh's exit handler: /etc/netns/<ours> goes on every exit path.
+# Runs lib.sh's cleanup (processes first: the clients' down scripts still
+# write there), then removes /etc/netns/<ours>, on every exit path.
 gw_on_exit() {
   local rc=$? d
+  trap 'log "cleanup in progress, signal ignored"' INT TERM
+  lab_cleanup
   for d in "${GW_NETNS_DIRS[@]}"; do
     case "$d" in /etc/netns/"$P"-*) rm -rf -- "$d" ;; esac
   done
@@ -165,8 +168,14 @@ gw_start_client() {
 }
 
 # gw_snapshot NS FILE: what a run may change in a namespace and must put back.
+# Waits (bounded) for IPv6 duplicate address detection to finish first: the
+# kernel adds the link-local routes of new veths only then.
 gw_snapshot() {
-  local ns=$1
+  local ns=$1 end=$((SECONDS + 10))
+  while [ -n "$(ip -n "$ns" -6 addr show tentative 2>/dev/null)" ]; do
+    [ "$SECONDS" -ge "$end" ] && fail "IPv6 addresses in $ns still tentative after 10 s"
+    sleep 0.1
+  done
   {
     echo "## links"; ip -n "$ns" -o link show | awk '{ print $2 }'
     echo "## ipv4 routes (all tables)"; ip -n "$ns" -4 route show table all

@@ -29,12 +29,12 @@ grep -q "underlay route kept: $GW_PUBLIC/32 via 172.31.1.1 dev $P-c1" "${CLIENT_
   fail "client did not log the underlay host route to $GW_PUBLIC"
 
 r=$(gw_route_get "$C" "$INET_ADDR")
-echo "$r" | grep -q "dev $P-t1 " || fail "route to $INET_ADDR in $C is not through $P-t1: $r"
+grep -q "dev $P-t1 " <<<"$r" || fail "route to $INET_ADDR in $C is not through $P-t1: $r"
 log "ok: $C routes $INET_ADDR through the tunnel: $r"
 r=$(gw_route_get "$C" 8.8.8.8)
-echo "$r" | grep -q "dev $P-t1 " || fail "route to 8.8.8.8 in $C is not through $P-t1: $r"
+grep -q "dev $P-t1 " <<<"$r" || fail "route to 8.8.8.8 in $C is not through $P-t1: $r"
 r=$(gw_route_get "$C" "$GW_PUBLIC")
-echo "$r" | grep -q "via 172.31.1.1 dev $P-c1" || fail "route to the gateway $GW_PUBLIC is not on the underlay: $r"
+grep -q "via 172.31.1.1 dev $P-c1" <<<"$r" || fail "route to the gateway $GW_PUBLIC is not on the underlay: $r"
 log "ok: $C keeps the gateway's address on the underlay: $r"
 ip -n "$C" -4 route show | sed 's/^/    /'
 
