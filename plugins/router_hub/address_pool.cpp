@@ -36,6 +36,15 @@ AddressPool::Take AddressPool::take(std::uint32_t address, vpnsdk::SessionId id)
   return Take::ok;
 }
 
+vpnsdk::SessionId AddressPool::transfer(std::uint32_t address, vpnsdk::SessionId id) {
+  const std::uint32_t off = address - network_.network;
+  const vpnsdk::SessionId old = owner_[off];
+  by_session_.emplace(id, address);  // may throw: nothing changed yet
+  if (old != 0) by_session_.erase(old);
+  owner_[off] = id;
+  return old;
+}
+
 std::optional<std::uint32_t> AddressPool::release(vpnsdk::SessionId id) noexcept {
   auto it = by_session_.find(id);
   if (it == by_session_.end()) return std::nullopt;

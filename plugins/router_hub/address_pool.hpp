@@ -26,6 +26,11 @@ class AddressPool {
   // A given address for `id` (any host address of the network but the server's).
   Take take(std::uint32_t address, vpnsdk::SessionId id);
 
+  // Gives `address`, held by another session, to `id` instead (the holder
+  // then holds nothing); returns the previous holder (0: it was free and is
+  // now taken by `id`).
+  vpnsdk::SessionId transfer(std::uint32_t address, vpnsdk::SessionId id);
+
   // Frees what `id` holds; returns the address it held.
   std::optional<std::uint32_t> release(vpnsdk::SessionId id) noexcept;
 

@@ -1,9 +1,18 @@
 // router_hub: the server-side router. Hands each session an address from the
 // pool, answers "where does this packet go" with array reads, and enforces
 // that a session only sends from the address it was given.
+//
+// With a cipher that authenticates clients (PeerIdentity with a public key),
+// the address is bound to the key: a client gets its fixed address, or else
+// the address its key had last time when that is free; and a new session of
+// the same key takes the address over from an older session that still
+// holds it (the client reconnected before the server noticed the old
+// connection die). Since the source check ties every packet to its
+// session's address, and a session to one key, this is cryptokey routing.
 #include <array>
 #include <exception>
 #include <string>
+#include <unordered_map>
 
 #include "address_pool.hpp"
 #include "hub_config.hpp"
@@ -36,7 +45,9 @@ class RouterHub final : public vpnsdk::Router {
         assigned_(ctx.counters->counter("assigned")),
         released_(ctx.counters->counter("released")),
         pool_full_(ctx.counters->counter("pool_full")),
-        fixed_refused_(ctx.counters->counter("fixed_refused")) {
+        fixed_refused_(ctx.counters->counter("fixed_refused")),
+        reclaimed_(ctx.counters->counter("reclaimed")),
+        sticky_reused_(ctx.counters->counter("sticky_reused")) {
     if (log_)
       log_->info("network {}/{}, server {}, pool {}-{} ({} addresses), mtu {}", to_string(cfg_.network.network),
                  cfg_.network.length, to_string(cfg_.server), to_string(cfg_.pool_start), to_string(cfg_.pool_end),
@@ -51,10 +62,12 @@ class RouterHub final : public vpnsdk::Router {
         fill(out, *held);
         return {};
       }
+      const std::string key =
+          who != nullptr && !who->public_key.empty() ? std::string(who->public_key.begin(), who->public_key.end()) : "";
       std::uint32_t address = 0;
       if (who != nullptr && who->fixed_address) {
         address = *who->fixed_address;
-        auto r = pool_.take(address, info.id);
+        auto r = take_for_key(address, info.id, key, who->name);
         if (r != AddressPool::Take::ok) {
           ++fixed_refused_;
           std::string msg = "fixed address " + to_string(address) + " of '" + who->name + "' is " + take_problem(r);
@@ -62,14 +75,21 @@ class RouterHub final : public vpnsdk::Router {
           return Status::error(Code::refused, std::move(msg));
         }
       } else {
-        auto got = pool_.take_lowest(info.id);
-        if (!got) {
-          ++pool_full_;
-          if (log_) log_->debug("session {} from {}: address pool full", info.id, info.peer.to_string());
-          return Status::error(Code::refused, "address pool full");
+        auto last = key.empty() ? sticky_.end() : sticky_.find(key);
+        if (last != sticky_.end() && take_for_key(last->second, info.id, key, who->name) == AddressPool::Take::ok) {
+          address = last->second;
+          ++sticky_reused_;
+        } else {
+          auto got = pool_.take_lowest(info.id);
+          if (!got) {
+            ++pool_full_;
+            if (log_) log_->debug("session {} from {}: address pool full", info.id, info.peer.to_string());
+            return Status::error(Code::refused, "address pool full");
+          }
+          address = *got;
         }
-        address = *got;
       }
+      if (!key.empty()) remember(info.id, key, address);
       ++assigned_;
       fill(out, address);
       if (log_) log_->debug("session {} from {} assigned {}", info.id, info.peer.to_string(), to_string(address));
@@ -82,6 +102,7 @@ class RouterHub final : public vpnsdk::Router {
   }
 
   void release(vpnsdk::SessionId id) override {
+    key_of_.erase(id);
     if (auto address = pool_.release(id)) {
       ++released_;
       if (log_) log_->debug("session {} released {}", id, to_string(*address));
@@ -114,6 +135,31 @@ class RouterHub final : public vpnsdk::Router {
   }
 
  private:
+  static constexpr std::size_t kMaxRemembered = 65536;
+
+  // pool_.take, except that an address held by an older session of the same
+  // key is taken over from it.
+  AddressPool::Take take_for_key(std::uint32_t address, vpnsdk::SessionId id, const std::string& key,
+                                 const std::string& name) {
+    auto r = pool_.take(address, id);
+    if (r != AddressPool::Take::taken || key.empty()) return r;
+    const vpnsdk::SessionId holder = pool_.owner(address);
+    auto it = key_of_.find(holder);
+    if (it == key_of_.end() || it->second != key) return r;
+    pool_.transfer(address, id);
+    key_of_.erase(it);
+    ++reclaimed_;
+    if (log_)
+      log_->info("session {} ('{}') takes {} over from its older session {}", id, name, to_string(address), holder);
+    return AddressPool::Take::ok;
+  }
+
+  void remember(vpnsdk::SessionId id, const std::string& key, std::uint32_t address) {
+    key_of_[id] = key;
+    if (sticky_.size() >= kMaxRemembered && sticky_.count(key) == 0) sticky_.erase(sticky_.begin());
+    sticky_[key] = address;
+  }
+
   void fill(vpnsdk::Assignment& out, std::uint32_t address) const {
     out.address = address;
     out.prefix_len = cfg_.network.length;
@@ -129,6 +175,10 @@ class RouterHub final : public vpnsdk::Router {
   std::uint64_t& released_;
   std::uint64_t& pool_full_;
   std::uint64_t& fixed_refused_;
+  std::uint64_t& reclaimed_;      // addresses taken over from an older session of the same key
+  std::uint64_t& sticky_reused_;  // a key got the address it had last time
+  std::unordered_map<vpnsdk::SessionId, std::string> key_of_;  // authenticated key of each session
+  std::unordered_map<std::string, std::uint32_t> sticky_;       // key -> its last address
 };
 
 constexpr std::array<vpnsdk::OptionSpec, 6> kOptions{{

@@ -269,3 +269,62 @@ TEST_CASE("router_hub: a runt buffer is dropped, not read past its end") {
   auto r = hub.router().route(*p, 1);
   CHECK(r.kind == Kind::drop);
 }
+
+TEST_CASE("router_hub: an authenticated key gets its last address again when it is free") {
+  Hub hub;
+  vpnsdk::PeerIdentity alice{"alice", {1, 2, 3}, std::nullopt};
+  vpnsdk::PeerIdentity bob{"bob", {4, 5, 6}, std::nullopt};
+  CHECK(hub.assign(1).address == addr("10.10.0.2"));  // an anonymous session
+  CHECK(hub.assign(2, &alice).address == addr("10.10.0.3"));
+  CHECK(hub.assign(3, &bob).address == addr("10.10.0.4"));
+  hub.router().release(1);
+  hub.router().release(2);
+  // alice reconnects: not the lowest free address (.2) but her own (.3).
+  CHECK(hub.assign(4, &alice).address == addr("10.10.0.3"));
+  CHECK(hub.h.counters().value("sticky_reused") == 1);
+  // Anonymous sessions and other keys still get the lowest free one.
+  CHECK(hub.assign(5).address == addr("10.10.0.2"));
+  // When her address went to someone else meanwhile, she gets another.
+  hub.router().release(4);
+  CHECK(hub.assign(6).address == addr("10.10.0.3"));
+  CHECK(hub.assign(7, &alice).address == addr("10.10.0.5"));
+  CHECK(hub.h.counters().value("sticky_reused") == 1);
+}
+
+TEST_CASE("router_hub: a new session of the same key takes its address over from the old one") {
+  Hub hub;
+  vpnsdk::PeerIdentity alice{"alice", {1, 2, 3}, std::nullopt};
+  const auto first = hub.assign(1, &alice).address;
+  CHECK(first == addr("10.10.0.2"));
+  // alice reconnects while the server still has her old session.
+  CHECK(hub.assign(2, &alice).address == first);
+  CHECK(hub.h.counters().value("reclaimed") == 1);
+  CHECK(hub.route(addr("10.10.0.9"), first, 0).session == 2);  // traffic goes to the new session
+  CHECK(hub.route(first, addr("10.10.0.1"), 2).kind == Kind::local);
+  CHECK(hub.route(first, addr("10.10.0.1"), 1).reason == std::string("unassigned_session"));
+  // The old session's end does not free the address the new one holds.
+  hub.router().release(1);
+  CHECK(hub.h.counters().value("released") == 0);
+  CHECK(hub.route(addr("10.10.0.9"), first, 0).session == 2);
+  CHECK(hub.assign(3).address == addr("10.10.0.3"));
+
+  // Another key never takes an address over.
+  vpnsdk::PeerIdentity mallory{"mallory", {9, 9, 9}, first};
+  vpnsdk::Assignment out;
+  CHECK(hub.router().assign(session(4), &mallory, out).code == Code::refused);
+  // Nor does a fixed-address identity without a key (no authentication).
+  vpnsdk::PeerIdentity nokey{"nokey", {}, first};
+  CHECK(hub.router().assign(session(5), &nokey, out).code == Code::refused);
+}
+
+TEST_CASE("router_hub: a fixed address moves to the newest session of its key") {
+  Hub hub;
+  vpnsdk::PeerIdentity alice{"alice", {7}, addr("10.10.0.50")};
+  CHECK(hub.assign(1, &alice).address == addr("10.10.0.50"));
+  CHECK(hub.assign(2, &alice).address == addr("10.10.0.50"));
+  CHECK(hub.h.counters().value("reclaimed") == 1);
+  CHECK(hub.route(addr("10.10.0.50"), addr("10.10.0.1"), 2).kind == Kind::local);
+  CHECK(hub.route(addr("10.10.0.50"), addr("10.10.0.1"), 1).reason == std::string("unassigned_session"));
+  hub.router().release(2);
+  CHECK(hub.assign(3, &alice).address == addr("10.10.0.50"));
+}
