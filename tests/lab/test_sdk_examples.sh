@@ -100,7 +100,7 @@ for ex in cipher_rot transport_udp_demo; do
   ctest --test-dir "$LAB_TMP/$ex" --output-on-failure >"$LAB_TMP/$ex-ctest.log" 2>&1 || fail "$ex: its own tests failed"
   grep -q "100% tests passed" "$LAB_TMP/$ex-ctest.log" || fail "$ex: ctest did not pass every test"
   grep -q "$ex: vpnhost loads it .* Passed" "$LAB_TMP/$ex-ctest.log" || fail "$ex: the 'vpnhost loads it' test did not run"
-  log "ok: $ex: $(grep -Eo '[0-9]+ tests passed, 0 tests failed out of [0-9]+' "$LAB_TMP/$ex-ctest.log" | sed 's/ tests passed.*out of / of /') tests passed"
+  log "ok: $ex: its tests pass ($(grep -Eo '100% tests passed, 0 tests failed out of [0-9]+' "$LAB_TMP/$ex-ctest.log"))"
 done
 
 # ---------------------------------------------------- ABI tag refused ---
@@ -154,7 +154,7 @@ expect_refused "vpnhost plugins cipher_rot (C++23 build)" \
   "$PREFIX/bin/vpnhost" plugins cipher_rot --plugin-path "$LAB_TMP/abi/build/cxx23"
 # Both sides named: the plugin's id (C++23) and the host's.
 plugin_id=$(sed -n "s/.* was built with '\([^']*\)', but this host with '.*/\1/p" "$LAB_TMP/refused.log")
-grep -qF "', but this host with '$host_id'; rebuild the plugin with the host's toolchain" "$LAB_TMP/refused.log" ||
+grep -qF "', but this host with '$host_id'" "$LAB_TMP/refused.log" ||
   fail "the message does not name the host's toolchain '$host_id': $(cat "$LAB_TMP/refused.log")"
 [ -n "$plugin_id" ] && [ "$plugin_id" != "$host_id" ] || fail "the message names no different plugin toolchain"
 case $plugin_id in *c++2023*|*c++2021*) ;; *) fail "the plugin's toolchain id '$plugin_id' does not say C++23" ;; esac
@@ -168,7 +168,7 @@ expect_refused "vpnhost check (manifest naming the C++23 build)" \
   "$PREFIX/bin/vpnhost" check "$LAB_TMP/abi/server-cxx23.manifest"
 
 expect_refused "vpnhost plugins cipher_future (ABI major + 1)" \
-  "$LAB_TMP/abi/build/future/cipher_future.so was built for SDK ABI $((abi_major + 1)).0, but this host has SDK ABI $abi_major.$abi_minor; rebuild the plugin against this SDK" \
+  "$LAB_TMP/abi/build/future/cipher_future.so was built for SDK ABI $((abi_major + 1)).0, but this host has SDK ABI $abi_major.$abi_minor" \
   "$PREFIX/bin/vpnhost" plugins cipher_future --plugin-path "$LAB_TMP/abi/build/future"
 
 log "PASS"
