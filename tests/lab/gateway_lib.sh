@@ -15,7 +15,7 @@
 #  - an HTTP server (python3 -m http.server, port 80, on every address of
 #    $P-inet) and a one-record DNS server (www.example.test A 198.51.100.1)
 #    on 198.51.100.1:53, each logging the source address of what it serves.
-#  - /etc/netns/$P-c<i>/resolv.conf ("nameserver 192.0.2.53"), which
+#  - /etc/netns/$P-c<i>/resolv.conf ("nameserver 192.0.2.53", 1 s timeout), which
 #    `ip netns exec $P-c<i>` shows as /etc/resolv.conf; the clients' up/down
 #    script (scripts/vpnhost-resolv) is pointed at it with
 #    VPNHOST_RESOLV_CONF, never at the machine's own /etc/resolv.conf, and
@@ -64,7 +64,7 @@ gw_topology() {
     ip -n "$cns" route add default via "$(srv_underlay "$i")" || fail "default route in $cns"
     mkdir -p "/etc/netns/$cns" || fail "cannot create /etc/netns/$cns"
     GW_NETNS_DIRS+=("/etc/netns/$cns")
-    printf 'nameserver 192.0.2.53\n# the namespace'"'"'s own resolver configuration\n' >"/etc/netns/$cns/resolv.conf"
+    printf 'nameserver 192.0.2.53\noptions timeout:1 attempts:1\n# the namespace'"'"'s own resolver configuration\n' >"/etc/netns/$cns/resolv.conf"
   done
   lab_ns_add inet
   ip -n "$SRV_NS" link add "$P-out" type veth peer name "$P-in" netns "$INET_NS" || fail "veth to inet"
