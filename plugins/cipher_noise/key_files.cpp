@@ -60,7 +60,7 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
 
 Key load_secret_file(const std::string& option, const std::string& path, const std::string& base_dir,
                      const std::string& where) {
-  const std::string prefix = "cipher_noise: option " + option + " at " + where + ": ";
+  const std::string prefix = "option " + option + " at " + where + ": ";
   auto fail = [&](const std::string& msg) { throw vpnsdk::ConfigError(prefix + msg); };
   if (path.empty()) fail("empty; give the path of a key file (make one with: vpnhost keygen FILE)");
   const std::string shown = resolve_path(path, base_dir);

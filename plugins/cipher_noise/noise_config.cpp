@@ -11,7 +11,7 @@ namespace {
 [[noreturn]] void fail(const vpnsdk::Options& opts, const std::string& name, const std::string& why) {
   std::string where = opts.where(name);
   if (where == "default") where = "default value";
-  throw vpnsdk::ConfigError("cipher_noise: option " + name + " (" + where + "): " + why);
+  throw vpnsdk::ConfigError("option " + name + " (" + where + "): " + why);
 }
 
 std::int64_t integer_in(const vpnsdk::Options& opts, const std::string& name, std::int64_t lo, std::int64_t hi) {
@@ -27,7 +27,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
   NoiseConfig c;
   if (!opts.has("private_key_file"))
     throw vpnsdk::ConfigError(
-        "cipher_noise: option private_key_file is required: this host's private key file (make one with: vpnhost "
+        "option private_key_file is required: this host's private key file (make one with: vpnhost "
         "keygen FILE)");
   {
     Key priv = load_secret_file("private_key_file", opts.str("private_key_file"), base_dir,
@@ -39,7 +39,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
   const std::string& clients = opts.str("authorized_clients");
   if (server.empty() && clients.empty())
     throw vpnsdk::ConfigError(
-        "cipher_noise: give server_public_key (on a client: the server's public key) or authorized_clients (on a "
+        "give server_public_key (on a client: the server's public key) or authorized_clients (on a "
         "server: the file of client public keys)");
   if (!server.empty() && !clients.empty())
     fail(opts, "authorized_clients",

@@ -209,10 +209,10 @@ TEST_CASE("plugin: private key file checks", "[cipher_noise][plugin]") {
   Keys k;
   Opts o = k.server_opts();
   o["private_key_file"] = k.dir.at("missing.key");
-  CHECK(refusal(o) == "cipher_noise: option private_key_file at test: cannot read key file " + k.dir.at("missing.key") +
+  CHECK(refusal(o) == "option private_key_file at test: cannot read key file " + k.dir.at("missing.key") +
                           ": No such file or directory");
   o["private_key_file"] = k.dir.write("loose.key", to_base64(k.server.priv.view()) + "\n", 0640);
-  CHECK(refusal(o) == "cipher_noise: option private_key_file at test: key file " + k.dir.at("loose.key") +
+  CHECK(refusal(o) == "option private_key_file at test: key file " + k.dir.at("loose.key") +
                           " is accessible by group/others (mode 0640); a private key must be readable by its owner "
                           "only: run chmod 600 " + k.dir.at("loose.key"));
   o["private_key_file"] = k.dir.write("world.key", to_base64(k.server.priv.view()) + "\n", 0604);
@@ -232,14 +232,14 @@ TEST_CASE("plugin: private key file checks", "[cipher_noise][plugin]") {
 TEST_CASE("plugin: role options", "[cipher_noise][plugin]") {
   Keys k;
   CHECK(refusal({{"private_key_file", k.dir.at("server.key")}}) ==
-        "cipher_noise: give server_public_key (on a client: the server's public key) or authorized_clients (on a "
+        "give server_public_key (on a client: the server's public key) or authorized_clients (on a "
         "server: the file of client public keys)");
   Opts both = k.server_opts();
   both["server_public_key"] = to_base64(k.server.pub);
   CHECK_THAT(refusal(both), Catch::Contains("give either server_public_key (a client) or authorized_clients (a server), not both"));
   Opts bad = k.client_opts("alice");
   bad["server_public_key"] = std::string("not-a-key");
-  CHECK(refusal(bad) == "cipher_noise: option server_public_key (test): 'not-a-key' is not a public key: expected 44 "
+  CHECK(refusal(bad) == "option server_public_key (test): 'not-a-key' is not a public key: expected 44 "
                         "characters of standard base64 (32 bytes), as printed by vpnhost pubkey < the server's private "
                         "key file");
   Opts self = k.client_opts("alice");
@@ -251,7 +251,7 @@ TEST_CASE("plugin: authorized_clients file checks", "[cipher_noise][plugin]") {
   Keys k;
   Opts o = k.server_opts();
   o["authorized_clients"] = k.dir.write("dup", to_base64(k.alice.pub) + " alice\n" + to_base64(k.alice.pub) + " again\n");
-  CHECK(refusal(o) == "cipher_noise: option authorized_clients (test): " + k.dir.at("dup") +
+  CHECK(refusal(o) == "option authorized_clients (test): " + k.dir.at("dup") +
                           ":2: duplicate public key (already listed on line 1 for 'alice')");
   o["authorized_clients"] = k.dir.write("writable", to_base64(k.alice.pub) + " alice\n", 0666);
   CHECK_THAT(refusal(o), Catch::Contains("is writable by group/others; anyone who can write it can authorize a key"));
@@ -270,10 +270,10 @@ TEST_CASE("plugin: psk file and timers", "[cipher_noise][plugin]") {
   CHECK(load(o)->status().ok());
   Opts t = k.server_opts();
   t["rekey_after_seconds"] = std::int64_t{0};
-  CHECK(refusal(t) == "cipher_noise: option rekey_after_seconds (test): 0 is outside 1..86400");
+  CHECK(refusal(t) == "option rekey_after_seconds (test): 0 is outside 1..86400");
   t["rekey_after_seconds"] = std::int64_t{120};
   t["reject_after_seconds"] = std::int64_t{125};
-  CHECK(refusal(t) == "cipher_noise: option reject_after_seconds (test): 125 leaves no time to rekey: it must be at "
+  CHECK(refusal(t) == "option reject_after_seconds (test): 125 leaves no time to rekey: it must be at "
                       "least rekey_after_seconds (120) + 10");
   t["rekey_after_seconds"] = std::int64_t{2};
   t["reject_after_seconds"] = std::int64_t{180};
