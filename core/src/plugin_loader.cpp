@@ -40,7 +40,7 @@ void check_descriptor(const fs::path& so, const vpnsdk::PluginDescriptor* d) {
     throw LoadError(file + " has a truncated plugin descriptor (" + std::to_string(d->struct_size) + " bytes)");
   if (d->toolchain == nullptr || std::strcmp(d->toolchain, vpnsdk::kToolchainId) != 0)
     throw LoadError(file + " was built with '" + std::string(d->toolchain ? d->toolchain : "?") +
-                    "', but this host with '" + vpnsdk::kToolchainId + "'; rebuild the plugin with the host's toolchain");
+                    "', but this host with '" + vpnsdk::kToolchainId + "'; rebuild the plugin against this host's SDK headers and toolchain");
   if (d->name == nullptr || d->version == nullptr || d->summary == nullptr || d->create == nullptr ||
       d->destroy == nullptr || (d->option_count > 0 && d->options == nullptr))
     throw LoadError(file + " has an incomplete plugin descriptor (missing name, version, summary, create or destroy)");

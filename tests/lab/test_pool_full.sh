@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 lab_init pool_full
 [ -x "$VH_LOADCLIENT" ] || fail "vh_loadclient not built at $VH_LOADCLIENT"
 LAB_LOG_LEVEL=info  # 253 sessions: keep the server log small
-lab_topology 3
+lab_topology 4
 start_server
 start_client 1
 wait_client 1
@@ -43,19 +43,26 @@ log "ok: c1 + 252 load sessions hold exactly 10.10.0.2-10.10.0.254"
 srv_stat host.sessions_active
 assert_eq "$STAT" 253 "server host.sessions_active with the pool full"
 
-# A real client now: refused, non-zero exit, says why.
-start_client 3
+# A real client now: refused, says why. A full pool is a transient reason:
+# by default the client retries with backoff; with reconnect = false it
+# exits non-zero at once (status 2: transient rejection).
+start_client 3 --set host.reconnect=false
 lab_wait_exit "${CLIENT_PID[3]}" 20 || fail "client c3 still running 20 s into a full pool"
-[ "$LAB_EXIT_RC" != 0 ] || fail "client c3 exited 0 although the pool is full"
-grep -q "address pool full" "${CLIENT_LOG[3]}" || fail "client c3 did not print 'address pool full'"
+assert_eq "$LAB_EXIT_RC" 2 "client c3 exit status (rejected, reconnect off)"
+grep -q "rejected by server: address pool full" "${CLIENT_LOG[3]}" || fail "client c3 did not print 'address pool full'"
 log "ok: client c3 refused (exit $LAB_EXIT_RC): $(grep -m1 'address pool full' "${CLIENT_LOG[3]}")"
+start_client 4 --set host.reconnect_min=200 --set host.reconnect_max=400
+wait_for_log "${CLIENT_LOG[4]}" "reconnecting in .* rejected: address pool full" 10 "${CLIENT_PID[4]}"
+grep -q "rejected by server: address pool full" "${CLIENT_LOG[4]}" || fail "client c4 did not print 'address pool full'"
+lab_stop "${CLIENT_PID[4]}"
+log "ok: client c4 (reconnect on) retries a full pool with backoff"
 lab_alive "$ping_pid" || fail "c1's ping ended before the pool test did: it no longer proves c1 was served throughout"
 srv_stat host.sessions_active
 assert_eq "$STAT" 253 "server host.sessions_active after c3 was refused"
 stat_get "$LAB_TMP/srv.stats" router_hub.assigned
 assert_eq "$STAT" 253 "server router_hub.assigned"
 stat_get "$LAB_TMP/srv.stats" router_hub.pool_full
-assert_eq "$STAT" 2 "server router_hub.pool_full (the 253rd load session and c3)"
+assert_ge "$STAT" 3 "server router_hub.pool_full (the 253rd load session, c3, and c4 at least once)"
 
 # c1 kept pinging the whole time: let it go on for one more second, stop it,
 # and check every request got its reply (but the one possibly in flight when

@@ -42,7 +42,7 @@ inline constexpr std::uint8_t kProtoIcmp = 1;
 inline constexpr std::uint8_t kProtoTcp = 6;
 inline constexpr std::uint8_t kProtoUdp = 17;
 
-enum class Problem { none, too_short, not_ipv4, bad_ihl, bad_total_length, bad_checksum };
+enum class Problem { none, too_short, not_ipv4, bad_ihl, bad_total_length, bad_checksum, bad_fragment };
 
 inline const char* problem_name(Problem p) noexcept {
   switch (p) {
@@ -52,6 +52,7 @@ inline const char* problem_name(Problem p) noexcept {
     case Problem::bad_ihl: return "ipv4_bad_ihl";
     case Problem::bad_total_length: return "ipv4_bad_total_length";
     case Problem::bad_checksum: return "ipv4_bad_checksum";
+    case Problem::bad_fragment: return "ipv4_bad_fragment";
   }
   return "ipv4_unknown";
 }
@@ -66,8 +67,8 @@ struct Header {
   std::uint32_t dst = 0;
 };
 
-// Validates version, IHL, total length (<= bytes available) and the header
-// checksum. Trailing bytes beyond total length are allowed (caller trims).
+// Validates version, IHL, total length (<= bytes available), the header
+// checksum and the fragment fields. Trailing bytes beyond total length are allowed (caller trims).
 inline Problem parse(std::span<const std::byte> pkt, Header& h) noexcept {
   if (pkt.size() < kMinHeader) return Problem::too_short;
   const unsigned vihl = std::to_integer<unsigned>(pkt[0]);
@@ -78,6 +79,9 @@ inline Problem parse(std::span<const std::byte> pkt, Header& h) noexcept {
   if (h.total_len < h.header_len || h.total_len > pkt.size()) return Problem::bad_total_length;
   if (checksum(pkt.first(h.header_len)) != 0) return Problem::bad_checksum;
   h.frag = load16(pkt.data() + 6);
+  // Reserved flag set, or a fragment that would end beyond 65535 bytes.
+  if ((h.frag & 0x8000) != 0 || std::size_t{h.frag & 0x1fffu} * 8 + (h.total_len - h.header_len) > 0xffff)
+    return Problem::bad_fragment;
   h.ttl = std::to_integer<std::uint8_t>(pkt[8]);
   h.protocol = std::to_integer<std::uint8_t>(pkt[9]);
   h.src = load32(pkt.data() + 12);

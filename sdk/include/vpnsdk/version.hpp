@@ -28,13 +28,19 @@
 #define VPNSDK_STDLIB_ID "stdlib-unknown"
 #endif
 
+// Set by the vpnsdk CMake target: a hash of the SDK's interface headers.
+#ifndef VPNSDK_INTERFACE_HASH
+#define VPNSDK_INTERFACE_HASH "unknown"
+#endif
+
 // Everything that changes the layout of types crossing the plugin boundary:
+// the SDK headers themselves (their hash),
 // the C++ standard library ABI, Boost (Asio's io_context), spdlog (logger).
 // The compiler is recorded for the message but only its family+major is used.
 #define VPNSDK_TOOLCHAIN_ID                                                      \
   VPNSDK_COMPILER_ID " " VPNSDK_STDLIB_ID " boost-" BOOST_LIB_VERSION          \
                      " spdlog-" VPNSDK_STR(SPDLOG_VER_MAJOR) "." VPNSDK_STR(   \
-                         SPDLOG_VER_MINOR) " c++" VPNSDK_STR(__cplusplus)
+                         SPDLOG_VER_MINOR) " c++" VPNSDK_STR(__cplusplus) " sdk-" VPNSDK_INTERFACE_HASH
 
 namespace vpnsdk {
 inline constexpr std::uint32_t kAbiMajor = VPNSDK_ABI_MAJOR;

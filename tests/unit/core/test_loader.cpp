@@ -128,7 +128,7 @@ TEST_CASE("loader: a plugin built with another toolchain names both toolchains",
   const std::string msg = load_error(loader, "fixture_wrong_toolchain");
   CHECK_THAT(msg, Catch::StartsWith(fixture("fixture_wrong_toolchain") + " was built with 'gcc-1 libfoo'"));
   CHECK_THAT(msg, Catch::Contains(std::string("'") + vpnsdk::kToolchainId + "'"));
-  CHECK_THAT(msg, Catch::EndsWith("rebuild the plugin with the host's toolchain"));
+  CHECK_THAT(msg, Catch::EndsWith("rebuild the plugin against this host's SDK headers and toolchain"));
   check_host_survives(loader);
 }
 
