@@ -1,5 +1,6 @@
 // Cipher conformance: what every cipher plugin must do, checked against a
-// Cipher instance (e.g. from vpnsdk::testkit::Harness). Header-only, no test
+// Cipher instance (e.g. from vpnsdk::testkit::Harness), or a client and a
+// server instance for a cipher whose ends are configured differently. Header-only, no test
 // framework needed: the result is a Report.
 //
 //   vpnsdk::testkit::Harness h("build/cipher_rot.so", {{"shift", std::int64_t{7}}});
@@ -60,18 +61,19 @@ namespace detail {
 
 class CipherChecker {
  public:
-  CipherChecker(Cipher& cipher, PacketPool& pool, const CipherConformance& c, Report& r)
-      : cipher_(cipher), pool_(pool), c_(c), r_(r) {}
+  CipherChecker(Cipher& initiators, Cipher& responders, PacketPool& pool, const CipherConformance& c, Report& r)
+      : init_cipher_(initiators), resp_cipher_(responders), pool_(pool), c_(c), r_(r) {}
 
   struct Pair {
     std::unique_ptr<CipherSession> init, resp;
   };
 
   void run() {
-    if (!no_throw(r_, "overhead()", [&] { ov_ = cipher_.overhead(); })) return;
+    if (!no_throw(r_, "overhead()", [&] { ov_ = init_cipher_.overhead(); })) return;
     Overhead again{};
-    no_throw(r_, "overhead()", [&] { again = cipher_.overhead(); });
-    r_.expect(again.head == ov_.head && again.tail == ov_.tail, "overhead() returns the same value every time");
+    no_throw(r_, "overhead()", [&] { again = resp_cipher_.overhead(); });
+    r_.expect(again.head == ov_.head && again.tail == ov_.tail,
+              "overhead() returns the same value every time (and on both sides)");
     r_.expect(ov_.head <= pool_.config().headroom,
               "overhead().head (" + std::to_string(ov_.head) + ") fits the pool's headroom (" +
                   std::to_string(pool_.config().headroom) + ")");
@@ -99,8 +101,8 @@ class CipherChecker {
     SessionInfo ii{id, Role::initiator, {"127.0.0.1", 5000}};
     SessionInfo ri{id, Role::responder, {"127.0.0.1", static_cast<std::uint16_t>(40000 + id)}};
     Status si, sr;
-    if (!no_throw(r_, "new_session(initiator)", [&] { si = cipher_.new_session(ii, p.init); })) return false;
-    if (!no_throw(r_, "new_session(responder)", [&] { sr = cipher_.new_session(ri, p.resp); })) return false;
+    if (!no_throw(r_, "new_session(initiator)", [&] { si = init_cipher_.new_session(ii, p.init); })) return false;
+    if (!no_throw(r_, "new_session(responder)", [&] { sr = resp_cipher_.new_session(ri, p.resp); })) return false;
     if (!r_.expect(si.ok() && p.init, "new_session(initiator) returns ok and a session (" + status_text(si) + ")"))
       return false;
     if (!r_.expect(sr.ok() && p.resp, "new_session(responder) returns ok and a session (" + status_text(sr) + ")"))
@@ -323,7 +325,8 @@ class CipherChecker {
     }
   }
 
-  Cipher& cipher_;
+  Cipher& init_cipher_;  // makes the Role::initiator sessions (a client's instance)
+  Cipher& resp_cipher_;  // makes the Role::responder sessions (a server's instance)
   PacketPool& pool_;
   const CipherConformance& c_;
   Report& r_;
@@ -337,7 +340,17 @@ class CipherChecker {
 // PoolConfig unless you pass another).
 inline Report check_cipher(Cipher& cipher, PacketPool& pool, const CipherConformance& c = {}) {
   Report r;
-  detail::CipherChecker(cipher, pool, c, r).run();
+  detail::CipherChecker(cipher, cipher, pool, c, r).run();
+  return r;
+}
+
+// For a cipher whose two ends are configured differently (a client instance
+// with the server's public key, a server instance with its authorized
+// clients): initiator sessions come from `client`, responder sessions from
+// `server`.
+inline Report check_cipher(Cipher& client, Cipher& server, PacketPool& pool, const CipherConformance& c = {}) {
+  Report r;
+  detail::CipherChecker(client, server, pool, c, r).run();
   return r;
 }
 
