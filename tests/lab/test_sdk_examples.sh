@@ -35,6 +35,25 @@ configure_and_build() {
   ninja -C "$build" -j2 $target >>"$LAB_TMP/$name.log" 2>&1 || fail "$name: build failed"
 }
 
+# sdk_check_fresh_build PREFIX: `cmake --install` copies the SDK headers from
+# the source tree but the binaries from the last build. If the headers
+# changed since, the installed host was built from other headers than the
+# installed SDK and refuses every plugin built against it ("was built with
+# ... sdk-<hash>"). Say so plainly instead of failing later.
+sdk_check_fresh_build() {
+  local prefix=$1 want id
+  want=$(grep -o 'VPNSDK_INTERFACE_HASH=\\"[0-9a-f]*\\"' "$prefix/lib/cmake/vpnsdk/vpnsdkTargets.cmake" 2>/dev/null |
+    head -n 1 | grep -o '[0-9a-f]\{6,\}')
+  [ -n "$want" ] || return 0  # no fingerprint in this SDK: nothing to compare
+  # The host's own id: as cipher_xor's when it loads, else from the refusal.
+  id=$("$prefix/bin/vpnhost" plugins cipher_xor 2>&1 |
+    sed -n -e 's/^ *built with: SDK ABI [0-9.]*, //p' -e "s/.* but this host with '\([^']*\)'.*/\1/p" | head -n 1)
+  case $id in
+    *"sdk-$want"*) return 0 ;;
+    *) fail "stale build: the installed SDK headers have fingerprint sdk-$want but the installed host was built with '$id'; rebuild (ninja -C $LAB_BUILD_DIR) before running this test" ;;
+  esac
+}
+
 # ------------------------------------------------------------ install ---
 log "cmake --install $LAB_BUILD_DIR --prefix $PREFIX"
 cmake --install "$LAB_BUILD_DIR" --prefix "$PREFIX" >"$LAB_TMP/install.log" 2>&1 || fail "cmake --install failed"
@@ -49,6 +68,7 @@ for f in bin/vpnhost \
   [ -e "$PREFIX/$f" ] || fail "not installed: $f"
 done
 log "ok: host, stock plugins, SDK headers + testkit, CMake package and manifests installed"
+sdk_check_fresh_build "$PREFIX"
 if ls "$PREFIX"/lib/vpnhost/plugins/fixture_* >/dev/null 2>&1; then fail "test fixture plugins were installed"; fi
 
 # The installed host finds its stock plugins next to itself.

@@ -9,7 +9,9 @@
 #     the traffic went through cipher_rot (its counters);
 #  4. the same installed host runs again with the stock manifests
 #     (cipher_xor), no build step in between: the pings work again;
-#  5. the installed binary's hash is unchanged.
+#  5. and once more with [transport] swapped for the out-of-tree
+#     sdk/examples/transport_udp_demo (built with cipher_rot in step 2);
+#  6. the installed binary's hash is unchanged.
 source "$(dirname "$0")/lib.sh"
 lab_init sdk_install
 lab_require_tools cmake ninja c++ sha256sum
@@ -17,25 +19,49 @@ lab_require_tools cmake ninja c++ sha256sum
 PREFIX=$LAB_TMP/prefix
 unset VPNHOST_PLUGIN_PATH
 
+# sdk_check_fresh_build PREFIX: `cmake --install` copies the SDK headers from
+# the source tree but the binaries from the last build. If the headers
+# changed since, the installed host was built from other headers than the
+# installed SDK and refuses every plugin built against it ("was built with
+# ... sdk-<hash>"). Say so plainly instead of failing later.
+sdk_check_fresh_build() {
+  local prefix=$1 want id
+  want=$(grep -o 'VPNSDK_INTERFACE_HASH=\\"[0-9a-f]*\\"' "$prefix/lib/cmake/vpnsdk/vpnsdkTargets.cmake" 2>/dev/null |
+    head -n 1 | grep -o '[0-9a-f]\{6,\}')
+  [ -n "$want" ] || return 0  # no fingerprint in this SDK: nothing to compare
+  # The host's own id: as cipher_xor's when it loads, else from the refusal.
+  id=$("$prefix/bin/vpnhost" plugins cipher_xor 2>&1 |
+    sed -n -e 's/^ *built with: SDK ABI [0-9.]*, //p' -e "s/.* but this host with '\([^']*\)'.*/\1/p" | head -n 1)
+  case $id in
+    *"sdk-$want"*) return 0 ;;
+    *) fail "stale build: the installed SDK headers have fingerprint sdk-$want but the installed host was built with '$id'; rebuild (ninja -C $LAB_BUILD_DIR) before running this test" ;;
+  esac
+}
+
 # ------------------------------------------------- install + build ---
 log "cmake --install $LAB_BUILD_DIR --prefix $PREFIX"
 cmake --install "$LAB_BUILD_DIR" --prefix "$PREFIX" >"$LAB_TMP/install.log" 2>&1 || fail "cmake --install failed"
 VPNHOST=$PREFIX/bin/vpnhost  # every start below (and lib.sh's) uses the installed host
 [ -x "$VPNHOST" ] || fail "no $VPNHOST after install"
 hash_before=$(sha256sum "$VPNHOST" | cut -d' ' -f1)
+sdk_check_fresh_build "$PREFIX"
 log "installed vpnhost sha256 $hash_before"
 
-log "building sdk/examples/cipher_rot out of tree against $PREFIX"
 cmake_extra=()
 if command -v ccache >/dev/null 2>&1; then
   cmake_extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   export CCACHE_BASEDIR=$LAB_TMP  # temporary paths become relative: later runs hit the cache
 fi
-cmake -S "$LAB_SOURCE_DIR/sdk/examples/cipher_rot" -B "$LAB_TMP/ex" -G Ninja -DCMAKE_PREFIX_PATH="$PREFIX" \
-  -DBUILD_TESTING=OFF "${cmake_extra[@]}" >"$LAB_TMP/example-build.log" 2>&1 || fail "cipher_rot: configure failed"
-ninja -C "$LAB_TMP/ex" -j2 cipher_rot >>"$LAB_TMP/example-build.log" 2>&1 || fail "cipher_rot: build failed"
-[ -f "$LAB_TMP/ex/cipher_rot.so" ] || fail "no cipher_rot.so"
-[ ! -e "$PREFIX/lib/vpnhost/plugins/cipher_rot.so" ] || fail "cipher_rot.so must not be in the stock plugin directory"
+build_example() {  # build_example NAME DIR: sdk/examples/NAME -> $LAB_TMP/DIR/NAME.so
+  log "building sdk/examples/$1 out of tree against $PREFIX"
+  cmake -S "$LAB_SOURCE_DIR/sdk/examples/$1" -B "$LAB_TMP/$2" -G Ninja -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DBUILD_TESTING=OFF "${cmake_extra[@]}" >"$LAB_TMP/build-$1.log" 2>&1 || fail "$1: configure failed"
+  ninja -C "$LAB_TMP/$2" -j2 "$1" >>"$LAB_TMP/build-$1.log" 2>&1 || fail "$1: build failed"
+  [ -f "$LAB_TMP/$2/$1.so" ] || fail "no $1.so"
+  [ ! -e "$PREFIX/lib/vpnhost/plugins/$1.so" ] || fail "$1.so must not be in the stock plugin directory"
+}
+build_example cipher_rot ex
+build_example transport_udp_demo udp
 
 # Manifests for cipher_rot: the installed stock ones with [cipher] swapped
 # and the example's build directory ("ex", relative to the manifest) added
@@ -135,5 +161,41 @@ srv_stat cipher_rot.frames_opened none
 assert_eq "$STAT" none "server cipher_rot.frames_opened (cipher_rot not loaded)"
 stop_all "cipher_xor"
 
+# ------------------- phase 3: transport_udp_demo, by manifest only ---
+log "swapping the transport by manifest only: transport_udp_demo (out of tree), same installed host"
+udp_manifest() {  # udp_manifest STOCK OUT: [transport] plugin swapped, its options kept
+  sed -e 's/^\[host\]$/[host]\nplugin_path = ["udp"]/' \
+    -e 's/^plugin = "transport_tcp".*/plugin = "transport_udp_demo"/' "$1" >"$2"
+  grep -q '^plugin = "transport_udp_demo"$' "$2" && grep -q '^plugin_path = \["udp"\]$' "$2" ||
+    fail "could not derive $2 from $1 (the stock manifest changed shape?)"
+}
+udp_manifest "$STOCK_SERVER" "$LAB_TMP/udp-server.manifest"
+udp_manifest "$STOCK_CLIENT" "$LAB_TMP/udp-client.manifest"
+diff "$STOCK_SERVER" "$LAB_TMP/udp-server.manifest" | sed 's/^/    /'
+# lib.sh's start_server waits for a TCP listener; this one for the UDP socket.
+log "starting server (transport_udp_demo) in $SRV_NS"
+lab_bg "$SRV_NS" "$LAB_TMP/srv-udp.log" "$VPNHOST" --plugins "$LAB_TMP/udp-server.manifest" \
+  --set "cipher.key_file=$KEY" --stats-file "$LAB_TMP/srv.stats" --log-level "$LAB_LOG_LEVEL"
+SRV_PID=$LAB_LAST_PID
+end=$((SECONDS + 15))
+until [ -n "$(ip netns exec "$SRV_NS" ss -Hlun "sport = :$LAB_PORT" 2>/dev/null)" ]; do
+  lab_alive "$SRV_PID" || fail "server exited during start-up"
+  [ "$SECONDS" -ge "$end" ] && fail "server not bound to udp :$LAB_PORT after 15 s"
+  sleep 0.1
+done
+CLIENT_MANIFEST=$LAB_TMP/udp-client.manifest
+start_client 1
+start_client 2
+wait_client 1
+wait_client 2
+pings_work
+srv_stat transport_udp_demo.frames_in 0
+assert_ge "$STAT" 30 "server transport_udp_demo.frames_in"
+srv_stat transport_udp_demo.sessions_opened 0
+assert_eq "$STAT" 2 "server transport_udp_demo.sessions_opened"
+srv_stat transport_tcp.frames_in none
+assert_eq "$STAT" none "server transport_tcp.frames_in (transport_tcp not loaded)"
+stop_all "transport_udp_demo"
+
 hash_after=$(sha256sum "$VPNHOST" | cut -d' ' -f1)
-assert_eq "$hash_after" "$hash_before" "installed vpnhost sha256 after both runs"
+assert_eq "$hash_after" "$hash_before" "installed vpnhost sha256 after all three runs"
