@@ -55,7 +55,9 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
     if (*key == c.self.pub)
       fail(opts, "server_public_key", "is this host's own public key; give the server's public key");
     c.server = *key;
+    // Where it was given, for messages; a --set location would repeat the key itself.
     c.server_where = opts.where("server_public_key");
+    if (c.server_where.rfind("--set", 0) == 0) c.server_where = "given with --set";
   }
 
   if (!clients.empty()) {
