@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The SDK as a product (no root needed): `cmake --install` into a temporary
 # prefix gives the host, the stock plugins, the manifests, the headers and
-# the CMake package; the package refuses an incompatible SDK version; both
-# sdk/examples build out of tree against the prefix and pass their own tests
+# the CMake package and the examples; the package refuses an incompatible
+# SDK version; both examples, as installed (share/vpnhost/sdk-examples),
+# build out of tree against the prefix and pass their own tests
 # (which include "the installed vpnhost loads it"); and plugins built with a
 # deliberately different ABI tag are refused with one line naming both sides.
 source "$(dirname "$0")/lib.sh"
@@ -14,7 +15,9 @@ lab_require_tools cmake ninja c++ sha256sum
 LAB_TMP=$(mktemp -d "/tmp/vh-sdk-examples.XXXXXX")
 trap 'rc=$?; [ "$rc" != 0 ] && lab_dump_logs; [ -z "${LAB_KEEP_TMP:-}" ] && rm -rf "$LAB_TMP"; exit $rc' EXIT
 PREFIX=$LAB_TMP/prefix
-SDK_EXAMPLES=$LAB_SOURCE_DIR/sdk/examples
+# The examples as installed (share/vpnhost/sdk-examples): what an author
+# with only the installed tree copies.
+SDK_EXAMPLES=$PREFIX/share/vpnhost/sdk-examples
 unset VPNHOST_PLUGIN_PATH
 
 # Out-of-tree builds reuse ccache when there is one; CCACHE_BASEDIR makes the
@@ -64,10 +67,11 @@ for f in bin/vpnhost \
   include/vpnsdk/testkit/cipher_conformance.hpp include/vpnsdk/testkit/transport_loopback.hpp \
   lib/cmake/vpnsdk/vpnsdkConfig.cmake lib/cmake/vpnsdk/vpnsdkConfigVersion.cmake \
   lib/cmake/vpnsdk/vpnsdkPlugin.cmake lib/cmake/vpnsdk/vpnsdkTargets.cmake \
-  share/vpnhost/manifests/server.manifest share/vpnhost/manifests/client.manifest; do
+  share/vpnhost/manifests/server.manifest share/vpnhost/manifests/client.manifest \
+  share/vpnhost/sdk-examples/cipher_rot/CMakeLists.txt share/vpnhost/sdk-examples/transport_udp_demo/CMakeLists.txt; do
   [ -e "$PREFIX/$f" ] || fail "not installed: $f"
 done
-log "ok: host, stock plugins, SDK headers + testkit, CMake package and manifests installed"
+log "ok: host, stock plugins, SDK headers + testkit, CMake package, manifests and SDK examples installed"
 sdk_check_fresh_build "$PREFIX"
 if ls "$PREFIX"/lib/vpnhost/plugins/fixture_* >/dev/null 2>&1; then fail "test fixture plugins were installed"; fi
 
@@ -114,7 +118,7 @@ done
 
 # ------------------------------------------------ examples, out of tree ---
 for ex in cipher_rot transport_udp_demo; do
-  log "building sdk/examples/$ex out of tree against $PREFIX"
+  log "building the installed sdk-examples/$ex out of tree against $PREFIX"
   configure_and_build "$ex" "$SDK_EXAMPLES/$ex" "$LAB_TMP/$ex" ""
   [ -f "$LAB_TMP/$ex/$ex.so" ] || fail "$ex: no $ex.so built"
   ctest --test-dir "$LAB_TMP/$ex" --output-on-failure >"$LAB_TMP/$ex-ctest.log" 2>&1 || fail "$ex: its own tests failed"
