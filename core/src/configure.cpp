@@ -1,5 +1,7 @@
 #include "vpnhost/configure.hpp"
 
+#include "vpnhost/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <set>
@@ -8,6 +10,7 @@ namespace vpnhost {
 namespace {
 
 using vpnsdk::OptionSpec;
+
 using vpnsdk::OptionType;
 
 constexpr std::array<OptionSpec, 15> kHostOptions{{
@@ -62,7 +65,7 @@ std::string describe(const RawValue& raw) {
   if (raw.value) {
     if (auto s = std::get_if<std::string>(&*raw.value)) return "the string \"" + *s + "\"";
   }
-  return "a " + raw.type_name;
+  return with_article(raw.type_name);
 }
 
 vpnsdk::Stage stage_from_capability(const std::string& cap, bool& is_stage) {
@@ -94,10 +97,12 @@ vpnsdk::Options build_options(std::span<const OptionSpec> schema, const RawTable
                           "unknown option '" + name + "' for " + owner + "; valid options: " + valid_names(schema));
     std::optional<vpnsdk::OptionValue> v;
     if (value.value) v = coerce(spec->type, *value.value);
+    // --set key_file=1234: the option wants a string, the text is one.
+    if (!v && value.text && spec->type == OptionType::string) v = vpnsdk::OptionValue{*value.text};
     if (!v)
       throw ManifestError(value.where, "option '" + name + "' of " + owner + " expects " +
-                                           (spec->type == OptionType::integer ? "an " : "a ") +
-                                           vpnsdk::option_type_name(spec->type) + ", got " + describe(value));
+                                           with_article(vpnsdk::option_type_name(spec->type)) + ", got " +
+                                           describe(value));
     out.set(name, {*v, true, value.where.str()});
   }
   for (const auto& spec : schema) {

@@ -32,14 +32,17 @@ std::string CounterRegistry::render() const {
 
 bool write_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  bool written = false;
   {
     std::ofstream f(tmp, std::ios::trunc);
     if (!f) return false;
     f << text;
     f.flush();
-    if (!f) return false;
+    written = static_cast<bool>(f);
   }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (written && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  std::remove(tmp.c_str());  // never leave the temporary behind
+  return false;
 }
 
 }  // namespace vpnhost

@@ -31,24 +31,34 @@ void write_random_key(const std::filesystem::path& path, std::size_t bytes) {
                        (err == EEXIST ? " (refusing to overwrite an existing key)" : ""));
   }
   ::fchmod(fd, 0600);  // in case the umask was stricter, it stays 0600; never looser
+  // On any failure: no partial key file stays behind (keygen would then
+  // refuse to overwrite it), and the descriptor is closed.
+  auto fail = [&](int err) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    sodium_memzero(text.data(), text.size());
+    throw KeyFileError("cannot write key file " + path.string() + ": " + std::strerror(err));
+  };
   const char* p = text.data();
   std::size_t left = text.size();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      sodium_memzero(text.data(), text.size());
-      throw KeyFileError("cannot write key file " + path.string() + ": " + std::strerror(err));
+      fail(errno);
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
   sodium_memzero(text.data(), text.size());
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw KeyFileError("cannot write key file " + path.string() + ": " + std::strerror(errno));
+  if (::fsync(fd) != 0) fail(errno);
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(path.c_str());
+    throw KeyFileError("cannot write key file " + path.string() + ": " + std::strerror(err));
+  }
 }
+
 
 std::string public_key_from_private(std::string_view base64_private) {
   if (sodium_init() < 0) throw KeyFileError("libsodium failed to initialise");

@@ -7,6 +7,8 @@
 
 #include <toml++/toml.h>
 
+#include "vpnhost/text.hpp"
+
 namespace vpnhost {
 namespace {
 
@@ -78,8 +80,8 @@ StageEntry stage_entry(vpnsdk::Stage stage, std::string label, const toml::table
     if (key.str() == "plugin") {
       auto name = node.value_exact<std::string>();
       if (!name)
-        throw ManifestError(kp, "[" + e.table + "] plugin must be a string (the plugin's name), not a " +
-                                    toml_type_name(node.type()));
+        throw ManifestError(kp, "[" + e.table + "] plugin must be a string (the plugin's name), not " +
+                                    with_article(toml_type_name(node.type())));
       e.plugin = *name;
       have_plugin = true;
       continue;
@@ -111,6 +113,7 @@ void apply_override(Manifest& m, const std::string& spec) {
     value = RawValue{vpnsdk::OptionValue{text}, "string", where};
   }
 
+  value.text = text;
   if (table == "host") {
     m.host[key] = value;
     return;

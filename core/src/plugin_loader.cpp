@@ -1,12 +1,14 @@
 #include "vpnhost/plugin_loader.hpp"
 
 #include <algorithm>
+#include <set>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include "vpnhost/text.hpp"
 #include "vpnsdk/version.hpp"
 
 namespace vpnhost {
@@ -44,13 +46,17 @@ void check_descriptor(const fs::path& so, const vpnsdk::PluginDescriptor* d) {
   if (d->name == nullptr || d->version == nullptr || d->summary == nullptr || d->create == nullptr ||
       d->destroy == nullptr || (d->option_count > 0 && d->options == nullptr))
     throw LoadError(file + " has an incomplete plugin descriptor (missing name, version, summary, create or destroy)");
+  const auto stage = static_cast<std::uint32_t>(d->stage);
+  if (stage < static_cast<std::uint32_t>(vpnsdk::Stage::transport) ||
+      stage > static_cast<std::uint32_t>(vpnsdk::Stage::responder))
+    throw LoadError(file + " declares an unknown stage " + std::to_string(stage) + " (known: 1-5, transport to responder)");
   for (std::size_t i = 0; i < d->option_count; ++i) {
     const auto& o = d->options[i];
     if (o.name == nullptr || o.help == nullptr)
       throw LoadError(file + " declares an option without a name or help text");
     if (o.default_value != nullptr && !vpnsdk::parse_option_text(o.type, o.default_value))
-      throw LoadError(file + ": option '" + o.name + "' has a default '" + o.default_value + "' that is not a " +
-                      vpnsdk::option_type_name(o.type));
+      throw LoadError(file + ": option '" + o.name + "' has a default '" + o.default_value + "' that is not " +
+                      with_article(vpnsdk::option_type_name(o.type)));
   }
 }
 
@@ -120,6 +126,7 @@ const LoadedPlugin& PluginLoader::load(const std::string& name) {
 
 std::vector<LoadedPlugin> PluginLoader::discover(std::vector<std::string>& problems) {
   std::vector<LoadedPlugin> out;
+  std::set<std::string> tried;  // first directory wins; a broken name is reported once
   for (const auto& dir : dirs_) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
@@ -129,7 +136,7 @@ std::vector<LoadedPlugin> PluginLoader::discover(std::vector<std::string>& probl
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       const std::string name = f.stem().string();
-      if (std::any_of(out.begin(), out.end(), [&](const LoadedPlugin& p) { return p.path.stem() == name; })) continue;
+      if (!tried.insert(name).second) continue;
       try {
         out.push_back(load(name));  // the first directory that has it: this file
       } catch (const LoadError& e) {

@@ -20,7 +20,11 @@ class Writer {
   void u32(std::uint32_t v) { u16(static_cast<std::uint16_t>(v >> 16)); u16(static_cast<std::uint16_t>(v)); }
   void text(const std::string& s) {
     const std::size_t n = s.size() < kMaxReasonText ? s.size() : kMaxReasonText;
-    for (std::size_t i = 0; i < n; ++i) out_.push_back(std::byte(s[i]));
+    // What we send must pass our own decoder: control characters become spaces.
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      out_.push_back(std::byte(c < 0x20 || c == 0x7f ? ' ' : c));
+    }
   }
   Bytes take() { return std::move(out_); }
 

@@ -9,11 +9,11 @@
 namespace vpnhost {
 namespace {
 
+// A clone of the host's logger (same sinks, pattern, level) named after the
+// plugin. Deliberately not registered with spdlog: a plugin called "vpnhost"
+// must not get (or replace) the host's own logger.
 std::shared_ptr<spdlog::logger> plugin_logger(const std::string& name) {
-  if (auto existing = spdlog::get(name)) return existing;
-  auto log = spdlog::default_logger()->clone(name);
-  spdlog::register_logger(log);  // so later level changes reach it
-  return log;
+  return spdlog::default_logger()->clone(name);
 }
 
 bool implements_stage(const vpnsdk::Plugin* p, vpnsdk::Stage s) {

@@ -47,10 +47,17 @@ struct ResolvedStage {
   vpnsdk::Options options;
 };
 
+// Move-only: stages[i].entry points into manifest.stages.
 struct Configuration {
+  Configuration() = default;
+  Configuration(Configuration&&) = default;
+  Configuration& operator=(Configuration&&) = default;
+  Configuration(const Configuration&) = delete;
+  Configuration& operator=(const Configuration&) = delete;
+
   Manifest manifest;
   HostSettings host;
-  std::vector<ResolvedStage> stages;  // manifest order
+  std::vector<ResolvedStage> stages;  // table-name order; [[responder]]s in manifest order
 
   const ResolvedStage* find(vpnsdk::Stage s) const;
 };

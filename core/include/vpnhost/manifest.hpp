@@ -30,6 +30,7 @@ struct RawValue {
   std::optional<vpnsdk::OptionValue> value;  // nullopt: a TOML type no option can take
   std::string type_name;                     // TOML type, for messages
   Position where;
+  std::optional<std::string> text;           // --set: the text as typed, for string options
 };
 
 using RawTable = std::map<std::string, RawValue>;

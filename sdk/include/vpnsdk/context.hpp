@@ -16,7 +16,7 @@ struct HostContext {
   std::uint32_t abi_major = kAbiMajor;
   std::uint32_t abi_minor = kAbiMinor;
   boost::asio::io_context* io = nullptr;   // schedule everything here; never run() it
-  std::shared_ptr<spdlog::logger> log;     // named "plugin:<name>"
+  std::shared_ptr<spdlog::logger> log;     // named after the plugin, the host's sinks and level
   const Options* options = nullptr;        // this instance's options, all present
   Counters* counters = nullptr;            // register named counters here
   PacketPool* pool = nullptr;              // allocate packet buffers here

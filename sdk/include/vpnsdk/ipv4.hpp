@@ -105,6 +105,7 @@ inline std::optional<std::uint32_t> parse_address(std::string_view s) noexcept {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), part);
     if (ec != std::errc{} || part > 255 || p == s.data()) return std::nullopt;
     if (p - s.data() > 3) return std::nullopt;
+    if (p - s.data() > 1 && s.front() == '0') return std::nullopt;  // "010": octal to inet_aton, refuse
     out = (out << 8) | part;
     s.remove_prefix(static_cast<std::size_t>(p - s.data()));
     if (i < 3) {

@@ -2,7 +2,6 @@
 #pragma once
 #include <charconv>
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -53,10 +52,10 @@ inline std::optional<OptionValue> parse_option_text(OptionType type, const std::
       if (text == "true") return OptionValue{true};
       if (text == "false") return OptionValue{false};
       return std::nullopt;
-    case OptionType::number: {
-      char* end = nullptr;
-      double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+    case OptionType::number: {  // plain decimal only: no spaces, hex, inf or nan
+      double v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::general);
+      if (ec != std::errc{} || p != text.data() + text.size() || text.empty()) return std::nullopt;
       return OptionValue{v};
     }
     case OptionType::string_list: {

@@ -245,13 +245,13 @@ TEST_CASE("protocol: REJECT decode errors", "[protocol]") {
   CHECK(proto::decode(cat(hex("01"), text_bytes(std::string(201, 'z'))), d) == "reason text longer than 200 bytes");
 }
 
-// BUG (core/src/protocol.cpp, Writer::text used by encode(Reject)/encode(Bye)):
+// Regression (core/src/protocol.cpp, Writer::text used by encode(Reject)/encode(Bye)):
 // the encoder copies the reason verbatim (only truncated), so a reason with a
 // control character (e.g. a plugin's Status message with a newline or a tab)
 // produces a body that our own decoder rejects; the peer then loses the
 // REJECT code (a transient "pool full" looks like a protocol error).
 // Suggested fix: in Writer::text replace bytes < 0x20 and 0x7f by ' ' (or '?').
-TEST_CASE("protocol: whatever encode(Reject/Bye) produces, decode accepts", "[protocol][!mayfail]") {
+TEST_CASE("protocol: whatever encode(Reject/Bye) produces, decode accepts", "[protocol]") {
   proto::Reject r;
   CHECK(proto::decode(proto::encode(proto::Reject{proto::RejectCode::pool_full, "pool full\n(253 in use)"}), r) == "");
   CHECK(r.code == proto::RejectCode::pool_full);
