@@ -8,48 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "netns.hpp"
-#include "packets.hpp"
-#include "vpnsdk/testkit/harness.hpp"
+#include "fixture.hpp"
 
 using namespace tun_test;
 using vpnsdk::Code;
 
 namespace {
-
-const std::string kTun = std::string(VPNHOST_TEST_PLUGIN_DIR) + "/device_tun.so";
-
-struct Sink final : vpnsdk::DeviceSink {
-  std::vector<std::vector<std::byte>> packets;
-  std::vector<std::size_t> batch_sizes;
-  std::vector<vpnsdk::Status> failures;
-  void from_device(vpnsdk::Batch batch) override {
-    batch_sizes.push_back(batch.size());
-    for (auto& p : batch)
-      if (p) packets.emplace_back(p->bytes().begin(), p->bytes().end());
-  }
-  void device_failed(const vpnsdk::Status& why) override { failures.push_back(why); }
-};
-
-vpnsdk::Assignment assignment(const char* address, std::uint16_t mtu = 1400) {
-  vpnsdk::Assignment a;
-  a.address = addr(address);
-  a.prefix_len = 24;
-  a.server = addr("10.10.0.1");
-  a.mtu = mtu;
-  return a;
-}
-
-// Runs the harness's io_context until `done` holds or 5 s pass.
-bool run_until(vpnsdk::testkit::Harness& h, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    if (h.io().stopped()) h.io().restart();
-    h.io().run_one_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
 
 // The first packet the sink got that satisfies `pred`.
 const std::vector<std::byte>* find_packet(const Sink& sink, const std::function<bool(const Parsed&)>& pred) {
@@ -57,14 +21,6 @@ const std::vector<std::byte>* find_packet(const Sink& sink, const std::function<
     if (auto parsed = parse(p); parsed && pred(*parsed)) return &p;
   return nullptr;
 }
-
-#define ENTER_NETNS()                          \
-  TUN_TEST_NEEDS_ROOT();                       \
-  do {                                         \
-    const std::string netns_error = enter_private_netns(); \
-    INFO(netns_error);                         \
-    REQUIRE(netns_error.empty());              \
-  } while (0)
 
 }  // namespace
 

@@ -1,0 +1,278 @@
+// device_tun's client routing (route_all, routes, keep_route_to,
+// on_tunnel_down) against the real kernel, each case in a private network
+// namespace of its own. Routes are read back with `ip`, which runs in the
+// test process's namespace.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "fixture.hpp"
+#include "host_tools.hpp"
+
+using namespace tun_test;
+using vpnsdk::Code;
+using Opts = std::map<std::string, vpnsdk::OptionValue>;
+
+namespace {
+
+struct Socket {
+  int fd = -1;
+  ~Socket() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+sockaddr_in in4(const char* a, std::uint16_t port) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  s.sin_addr.s_addr = htonl(addr(a));
+  return s;
+}
+
+// A connected UDP socket: what a transport's connection to the server looks
+// like to device_tun (no packet is sent).
+void connect_udp(Socket& s, const char* peer) {
+  s.fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(s.fd >= 0);
+  sockaddr_in to = in4(peer, 5000);
+  REQUIRE(::connect(s.fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("split tunnel: the listed networks go through the device, and go again on stop") {
+  ENTER_NETNS();
+  TempDir tmp;
+  const std::string before = routes_snapshot();
+  vpnsdk::testkit::Harness h(kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24", "198.51.100.0/25"}},
+                                        {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  auto& dev = h.get<vpnsdk::Device>();
+  Sink sink;
+  auto s = dev.start(sink, assignment("10.10.0.2"));
+  INFO(s.message);
+  REQUIRE(s.ok());
+  const std::string routes = sh("ip -4 route show");
+  INFO(routes);
+  CHECK(has_line(routes, "192.0.2.0/24 dev vpn0 proto static scope link src 10.10.0.2"));
+  CHECK(has_line(routes, "198.51.100.0/25 dev vpn0 proto static scope link src 10.10.0.2"));
+  CHECK_FALSE(has_line(routes, "0.0.0.0/1"));
+  CHECK_THAT(sh("ip -4 route get 192.0.2.77"), Catch::Contains("dev vpn0"));
+  CHECK(h.counters().value("routes_added") == 2);
+  CHECK(tmp.empty_dir("state"));  // nothing that outlives the TUN device: no state file
+
+  dev.stop();
+  CHECK(routes_snapshot() == before);
+}
+
+TEST_CASE("route_all: two /1 routes through the device, the server kept on the underlay, all undone on stop") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  const std::string before = routes_snapshot();
+  vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true},
+                                        {"keep_route_to", std::vector<std::string>{"203.0.113.5"}},
+                                        {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  auto& dev = h.get<vpnsdk::Device>();
+  Sink sink;
+  auto s = dev.start(sink, assignment("10.10.0.2"));
+  INFO(s.message);
+  REQUIRE(s.ok());
+
+  const std::string routes = sh("ip -4 route show");
+  INFO(routes);
+  CHECK(has_line(routes, "0.0.0.0/1 dev vpn0 proto static scope link src 10.10.0.2"));
+  CHECK(has_line(routes, "128.0.0.0/1 dev vpn0 proto static scope link src 10.10.0.2"));
+  CHECK(has_line(routes, "203.0.113.5 via 172.31.9.1 dev vhA proto static"));
+  CHECK(has_line(routes, "default via 172.31.9.1 dev vhA"));  // untouched
+  CHECK_THAT(sh("ip -4 route get 8.8.8.8"), Catch::Contains("dev vpn0"));
+  CHECK_THAT(sh("ip -4 route get 203.0.113.5"), Catch::Contains("via 172.31.9.1 dev vhA"));
+  CHECK(h.counters().value("routes_added") == 3);
+  // The host route outlives the TUN device if the process dies: it is listed.
+  CHECK_THAT(read_file(state_path(tmp / "state", "vpn0")), Catch::Contains("route 203.0.113.5 32 172.31.9.1"));
+
+  dev.stop();
+  CHECK(routes_snapshot() == before);
+  CHECK(tmp.empty_dir("state"));
+}
+
+TEST_CASE("route_all finds the transport's peer by itself") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  Socket transport;
+  connect_udp(transport, "203.0.113.7");
+  Socket local_peer;  // a peer on loopback is never "the server's underlay address"
+  connect_udp(local_peer, "127.0.0.1");
+  vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true}, {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  Sink sink;
+  auto s = h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2"));
+  INFO(s.message);
+  REQUIRE(s.ok());
+  const std::string routes = sh("ip -4 route show");
+  INFO(routes);
+  CHECK(has_line(routes, "203.0.113.7 via 172.31.9.1 dev vhA proto static"));
+  CHECK_FALSE(has_line(routes, "127.0.0.1"));
+  CHECK(has_line(routes, "0.0.0.0/1 dev vpn0"));
+}
+
+TEST_CASE("route_all with no server address to keep is refused, and nothing is left") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  const std::string before = routes_snapshot();
+  vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true}, {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  Sink sink;
+  auto s = h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2"));
+  CHECK(s.code == Code::config);
+  CHECK_THAT(s.message, Catch::Contains("keep_route_to"));
+  CHECK(if_nametoindex("vpn0") == 0);
+  CHECK(routes_snapshot() == before);
+  CHECK(tmp.empty_dir("state"));
+}
+
+TEST_CASE("a route that exists already is refused with a clear message, and nothing is left") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  const std::string before = routes_snapshot();
+  vpnsdk::testkit::Harness h(
+      kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24", "172.31.9.0/24"}}, {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  Sink sink;
+  auto s = h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2"));
+  CHECK(s.code == Code::io);
+  CHECK_THAT(s.message, Catch::Contains("172.31.9.0/24") && Catch::Contains("exists already"));
+  CHECK(if_nametoindex("vpn0") == 0);
+  CHECK(routes_snapshot() == before);  // 192.0.2.0/24, added first, is gone again
+}
+
+TEST_CASE("route_all and routes are refused on the hub's own address") {
+  ENTER_NETNS();
+  TempDir tmp;
+  vpnsdk::testkit::Harness h(kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24"}}, {"state_dir", tmp / "s"}});
+  REQUIRE(h.status().ok());
+  Sink sink;
+  auto s = h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.1"));  // address == server: the hub
+  CHECK(s.code == Code::config);
+  CHECK_THAT(s.message, Catch::Contains("client options"));
+  CHECK(if_nametoindex("vpn0") == 0);
+}
+
+TEST_CASE("a stale host route from a crashed run is deleted at start") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  const std::string before = routes_snapshot();
+  REQUIRE(sh("ip route add 203.0.113.9 via 172.31.9.1 dev vhA proto static && echo ok") == "ok\n");
+  const std::string oif = std::to_string(if_nametoindex("vhA"));
+  std::filesystem::create_directories(tmp / "state");
+  write_file(state_path(tmp / "state", "vpn0"), "pid 999999999\nroute 203.0.113.9 32 172.31.9.1 " + oif + " 254\n");
+
+  CapturedLog log;
+  vpnsdk::testkit::Harness h(kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24"}}, {"state_dir", tmp / "state"}},
+                             {}, ".", log.logger);
+  REQUIRE(h.status().ok());
+  Sink sink;
+  REQUIRE(h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2")).ok());
+  CHECK(h.counters().value("stale_state_recovered") == 1);
+  CHECK_THAT(log.str(), Catch::Contains("left") && Catch::Contains("1 route(s)"));
+  CHECK_FALSE(has_line(sh("ip -4 route show"), "203.0.113.9"));
+  h.get<vpnsdk::Device>().stop();
+  CHECK(routes_snapshot() == before);
+  CHECK(tmp.empty_dir("state"));
+}
+
+TEST_CASE("a reconnect with the same assignment keeps routes and scripts; a new one redoes them") {
+  ENTER_NETNS();
+  TempDir tmp;
+  const std::string script = tmp / "hook";
+  write_file(script, "#!/bin/sh\necho \"$script_type $ifconfig_local\" >>" + (tmp / "runs") + "\n", 0755);
+  vpnsdk::testkit::Harness h(kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24"}},
+                                        {"up", script},
+                                        {"down", script},
+                                        {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  auto& dev = h.get<vpnsdk::Device>();
+  Sink sink;
+  REQUIRE(dev.start(sink, assignment("10.10.0.2")).ok());
+  REQUIRE(dev.start(sink, assignment("10.10.0.2")).ok());  // the host reconnected, same address
+  CHECK(read_file(tmp / "runs") == "up 10.10.0.2\n");
+  CHECK(has_line(sh("ip -4 route show"), "192.0.2.0/24 dev vpn0 proto static scope link src 10.10.0.2"));
+
+  REQUIRE(dev.start(sink, assignment("10.10.0.7")).ok());  // another address this time
+  CHECK(read_file(tmp / "runs") == "up 10.10.0.2\ndown 10.10.0.2\nup 10.10.0.7\n");
+  const std::string routes = sh("ip -4 route show");
+  INFO(routes);
+  CHECK(has_line(routes, "192.0.2.0/24 dev vpn0 proto static scope link src 10.10.0.7"));
+  CHECK(h.counters().value("scripts_run") == 3);
+  dev.stop();
+  CHECK(read_file(tmp / "runs") == "up 10.10.0.2\ndown 10.10.0.2\nup 10.10.0.7\ndown 10.10.0.7\n");
+}
+
+TEST_CASE("fallback: the tunnel routes go when the connection to the server does, and come back with it") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  // A TCP connection standing in for the transport's: to 172.31.9.2 (our
+  // own underlay address, so no host route is needed), established.
+  Socket listener, client, accepted;
+  listener.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in at = in4("172.31.9.2", 0);
+  REQUIRE(::bind(listener.fd, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  REQUIRE(::listen(listener.fd, 1) == 0);
+  socklen_t len = sizeof at;
+  REQUIRE(::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&at), &len) == 0);
+  client.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(::connect(client.fd, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  accepted.fd = ::accept(listener.fd, nullptr, nullptr);
+  REQUIRE(accepted.fd >= 0);
+
+  CapturedLog log;
+  vpnsdk::testkit::Harness h(kTun,
+                             Opts{{"routes", std::vector<std::string>{"192.0.2.0/24"}},
+                                  {"on_tunnel_down", std::string("fallback")},
+                                  {"state_dir", tmp / "state"}},
+                             {}, ".", log.logger);
+  REQUIRE(h.status().ok());
+  auto& dev = h.get<vpnsdk::Device>();
+  Sink sink;
+  REQUIRE(dev.start(sink, assignment("10.10.0.2")).ok());
+  REQUIRE(has_line(sh("ip -4 route show"), "192.0.2.0/24 dev vpn0"));
+
+  // Still connected: a few checks pass without effect.
+  run_until(h, [] { return false; }, std::chrono::milliseconds(1200));
+  CHECK(h.counters().value("tunnel_down") == 0);
+
+  ::close(client.fd);  // the connection to the server is gone
+  client.fd = -1;
+  ::close(accepted.fd);
+  accepted.fd = -1;
+  CHECK(run_until(h, [&] { return h.counters().value("tunnel_down") == 1; }, std::chrono::seconds(4)));
+  CHECK_FALSE(has_line(sh("ip -4 route show"), "192.0.2.0/24"));
+  CHECK_THAT(log.str(), Catch::Contains("tunnel down: routes through the tunnel removed"));
+  CHECK(if_nametoindex("vpn0") != 0);  // the device stays for the reconnect
+
+  REQUIRE(dev.start(sink, assignment("10.10.0.2")).ok());  // reconnected
+  CHECK(has_line(sh("ip -4 route show"), "192.0.2.0/24 dev vpn0 proto static scope link src 10.10.0.2"));
+  dev.stop();
+  CHECK_FALSE(has_line(sh("ip -4 route show"), "192.0.2.0/24"));
+}
+
+TEST_CASE("block: the tunnel routes stay while the device lives") {
+  ENTER_NETNS();
+  TempDir tmp;
+  vpnsdk::testkit::Harness h(kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24"}}, {"state_dir", tmp / "s"}});
+  REQUIRE(h.status().ok());
+  Sink sink;
+  REQUIRE(h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2")).ok());
+  run_until(h, [] { return false; }, std::chrono::milliseconds(1500));  // no socket at all: nothing to watch
+  CHECK(has_line(sh("ip -4 route show"), "192.0.2.0/24 dev vpn0"));
+  CHECK(h.counters().value("tunnel_down") == 0);
+}
