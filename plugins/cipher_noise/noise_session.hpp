@@ -45,6 +45,7 @@ class NoiseSession final : public vpnsdk::CipherSession {
 
   // Introspection for tests.
   const Keypair* current_keys() const noexcept { return current_.get(); }
+  Keypair* current_keys() noexcept { return current_.get(); }
   const Keypair* previous_keys() const noexcept { return previous_.get(); }
   const Keypair* next_keys() const noexcept { return next_.get(); }
   bool rekey_pending() const noexcept { return pending_ != nullptr; }

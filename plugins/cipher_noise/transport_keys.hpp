@@ -67,6 +67,7 @@ class Keypair {
   }
 
  private:
+  friend struct KeypairTestAccess;  // unit tests: jump the send counter
   std::uint8_t id_;
   Key send_;
   Key recv_;

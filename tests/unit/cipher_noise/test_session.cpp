@@ -476,3 +476,36 @@ TEST_CASE("session: a rekey with another client's key ends the session", "[ciphe
   CHECK(s->handshake(m1[0], out).code == Code::session_fatal);
   CHECK(out.empty());
 }
+
+namespace cipher_noise {
+struct KeypairTestAccess {
+  static void set_sent(Keypair& k, std::uint64_t n) { k.send_counter_ = n; }
+};
+}  // namespace cipher_noise
+
+TEST_CASE("session: a rekey after 2^60 frames, and no frame past the counter limit", "[cipher_noise][session][rekey]") {
+  Rig rig;
+  auto alice = rig.client(rig.alice_key);
+  auto c = Rig::session(*alice, Role::initiator);
+  auto s = Rig::session(*rig.server, Role::responder);
+  connect(*c, *s);
+  HandshakeMessages out;
+  cipher_noise::KeypairTestAccess::set_sent(*c->current_keys(), kRekeyAfterMessages - 1);
+  REQUIRE(c->tick(out).ok());
+  CHECK(out.empty());
+  auto p = rig.packet(text_bytes("frame 2^60 - 1"));
+  REQUIRE(c->seal(*p).ok());
+  CHECK(load_le64(reinterpret_cast<const std::uint8_t*>(p->data()) + 1) == kRekeyAfterMessages - 1);
+  REQUIRE(s->open(*p).ok());  // the server's window jumps there: fine, it is ahead
+  REQUIRE(c->tick(out).ok());  // 2^60 frames sealed: rekey now, long before 120 s
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].size() == kInitiationSize);
+
+  // The server side of the same limit: at 2^64 - 2^13 - 1 nothing is sealed.
+  cipher_noise::KeypairTestAccess::set_sent(*s->current_keys(), ReplayWindow::kLimit);
+  auto q = rig.packet(text_bytes("one too many"));
+  const std::size_t before = q->size();
+  auto st = s->seal(*q);
+  CHECK(st.code == Code::session_fatal);
+  CHECK(q->size() == before);
+}
