@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   if (manifest.empty()) {
     std::fputs(app.help().c_str(), stderr);
     std::fputs("\nnothing to do: give --plugins FILE or a subcommand\n", stderr);
-    return 2;
+    return 64;  // EX_USAGE; 1-3 are the run's own exit codes
   }
   return cmd_run(manifest, common, stdin_eof_exits, stats_file);
 }

@@ -266,6 +266,13 @@ void Pipeline::on_hello(Session& s, const vpnsdk::PacketBuffer& body) {
   a.keepalive_s = static_cast<std::uint16_t>(limits_.keepalive.count());
   a.timeout_s = static_cast<std::uint16_t>(limits_.session_timeout.count());
   if (hello.requested_mtu >= 576 && hello.requested_mtu < a.mtu) a.mtu = hello.requested_mtu;
+  // Never send the client a DATA frame larger than it said it accepts.
+  const std::size_t overhead = cipher_->overhead().head + cipher_->overhead().tail;
+  if (hello.max_body > 0 && hello.max_body < a.mtu + overhead) {
+    if (hello.max_body < 576 + overhead)
+      return reject(s, proto::RejectCode::protocol, "HELLO max_body " + std::to_string(hello.max_body) + " is below the minimum MTU 576");
+    a.mtu = static_cast<std::uint16_t>(hello.max_body - overhead);
+  }
   s.assignment = a;
   proto::Welcome w;
   w.max_body = static_cast<std::uint16_t>(std::min<std::size_t>(pool_.config().payload, 0xffff));
@@ -278,14 +285,18 @@ void Pipeline::on_hello(Session& s, const vpnsdk::PacketBuffer& body) {
 void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
   proto::Welcome w;
   if (std::string err = proto::decode(body.bytes(), w); !err.empty()) return violation(s, err);
+  if (w.version != vpnsdk::wire::kProtocolVersion)
+    return violation(s, "WELCOME for protocol version " + std::to_string(w.version) + "; this client speaks " +
+                            std::to_string(vpnsdk::wire::kProtocolVersion));
   const auto& a = w.assignment;
   Status st;
   if (!guarded(*stages_.router, s.info.id, "assigned", [&] { st = router_->assigned(s.info.id, a); })) return;
   if (!st.ok()) return end_session(s, "[router] " + stages_.router->name + " refused the assignment: " + st.message);
   s.assignment = a;
   s.assigned = true;
-  if (a.keepalive_s > 0) limits_.keepalive = std::chrono::seconds(a.keepalive_s);
-  if (a.timeout_s > 0) limits_.session_timeout = std::chrono::seconds(a.timeout_s);
+  // The server's values rule the session (0: none), so both ends agree.
+  limits_.keepalive = std::chrono::seconds(a.keepalive_s);
+  limits_.session_timeout = std::chrono::seconds(a.timeout_s);
   if (device_ != nullptr) {
     if (!guarded(*stages_.device, s.info.id, "start", [&] { st = device_->start(*this, a); })) return;
     if (!st.ok()) {

@@ -93,7 +93,7 @@ const char* reject_code_name(RejectCode c) noexcept {
     case RejectCode::busy: return "busy";
     case RejectCode::protocol: return "protocol";
   }
-  return "unknown";
+  return "unknown code";
 }
 
 const char* bye_reason_name(ByeReason r) noexcept {
@@ -192,8 +192,8 @@ std::string decode(View body, Reject& out) {
   Reader r(body);
   std::uint8_t code = 0;
   if (!r.u8(code)) return "empty REJECT";
-  if (code < 1 || code > 5) return "REJECT with unknown code " + std::to_string(code);
-  out.code = static_cast<RejectCode>(code);
+  if (code == 0) return "REJECT with code 0";
+  out.code = static_cast<RejectCode>(code);  // unknown codes: transient (see is_lasting)
   return read_text(r.rest(), out.reason);
 }
 
@@ -201,8 +201,7 @@ std::string decode(View body, Bye& out) {
   Reader r(body);
   std::uint8_t reason = 0;
   if (!r.u8(reason)) return "empty BYE";
-  if (reason > 3) return "BYE with unknown reason " + std::to_string(reason);
-  out.reason = static_cast<ByeReason>(reason);
+  out.reason = static_cast<ByeReason>(reason);  // unknown reasons: like "restart" (come back)
   return read_text(r.rest(), out.text);
 }
 

@@ -86,7 +86,7 @@ std::vector<std::uint8_t> load_key_file(const std::string& path, const std::stri
     fail("key file " + shown + " is too large (a key file holds one line of base64)");
 
   const std::string_view b64 = trim(std::string_view(k.text.data(), got));
-  if (b64.empty()) fail("key file " + shown + " is empty (make a key with: vpnhost keygen " + shown + ")");
+  if (b64.empty()) fail("key file " + shown + " is empty (make a new key with: vpnhost keygen NEWFILE, then point key_file at it)");
 
   std::vector<std::uint8_t> key(b64.size() / 4 * 3 + 3);
   std::size_t key_len = 0;
@@ -100,7 +100,7 @@ std::vector<std::uint8_t> load_key_file(const std::string& path, const std::stri
   if (key_len < kMinKeyBytes) {
     sodium_memzero(key.data(), key.size());
     fail("key file " + shown + " holds a " + std::to_string(key_len) + "-byte key; at least " +
-         std::to_string(kMinKeyBytes) + " bytes are needed (make one with: vpnhost keygen " + shown + ")");
+         std::to_string(kMinKeyBytes) + " bytes are needed (make a new key with: vpnhost keygen NEWFILE)");
   }
   sodium_memzero(key.data() + key_len, key.size() - key_len);
   key.resize(key_len);

@@ -13,7 +13,7 @@ using vpnsdk::ipv4::to_string;
                        const std::string& why) {
   std::string where = opts.where(name);
   if (where == "default") where = "default value";
-  throw vpnsdk::ConfigError("router_hub: option '" + name + "' = \"" + shown + "\" (" + where + "): " + why);
+  throw vpnsdk::ConfigError("option '" + name + "' = \"" + shown + "\" (" + where + "): " + why);
 }
 
 std::uint32_t address_option(const vpnsdk::Options& opts, const std::string& name) {

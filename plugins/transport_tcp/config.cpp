@@ -27,7 +27,7 @@ const std::array<vpnsdk::OptionSpec, 8> kOptions{{
 namespace {
 
 [[noreturn]] void fail(const vpnsdk::Options& o, const std::string& name, const std::string& what) {
-  throw vpnsdk::ConfigError("transport_tcp: option '" + name + "' (" + o.where(name) + ") " + what);
+  throw vpnsdk::ConfigError("option '" + name + "' (" + o.where(name) + ") " + what);
 }
 
 std::int64_t ranged(const vpnsdk::Options& o, const std::string& name, std::int64_t lo, std::int64_t hi) {
@@ -44,7 +44,7 @@ Config parse_config(const vpnsdk::Options& o) {
   c.listen = o.str("listen");
   c.connect = o.str("connect");
   if (c.listen.empty() == c.connect.empty()) {
-    throw vpnsdk::ConfigError("transport_tcp: exactly one of the options 'listen' (" + o.where("listen") +
+    throw vpnsdk::ConfigError("exactly one of the options 'listen' (" + o.where("listen") +
                               ") and 'connect' (" + o.where("connect") +
                               ") must be set: 'listen' for server mode, 'connect' for client mode");
   }

@@ -237,7 +237,7 @@ void TcpTransport::connect_failed(const std::string& reason) {
   if (connecting_) connecting_->close(ignored);
   connecting_.reset();
   Status why = Status::error(Code::io, "cannot connect to " + cfg_.connect + ":" + std::to_string(cfg_.port) + ": " + reason);
-  log_->warn("{}", why.message);
+  log_->debug("{}", why.message);  // the host reports it
   env_.sink->failed(why);  // last statement: the sink may destroy us
 }
 

@@ -235,9 +235,14 @@ TEST_CASE("protocol: REJECT reason text: 200 bytes kept, longer truncated by the
 TEST_CASE("protocol: REJECT decode errors", "[protocol]") {
   proto::Reject d;
   CHECK(proto::decode(Bytes{}, d) == "empty REJECT");
-  CHECK(proto::decode(hex("00"), d) == "REJECT with unknown code 0");
-  CHECK(proto::decode(hex("06 41"), d) == "REJECT with unknown code 6");
-  CHECK(proto::decode(hex("ff"), d) == "REJECT with unknown code 255");
+  CHECK(proto::decode(hex("00"), d) == "REJECT with code 0");
+  // Codes this version does not know are accepted (forward compatibility)
+  // and treated as transient.
+  REQUIRE(proto::decode(hex("06 41"), d) == "");
+  CHECK(static_cast<int>(d.code) == 6);
+  CHECK(d.reason == "A");
+  CHECK_FALSE(proto::is_lasting(d.code));
+  CHECK(std::string(proto::reject_code_name(d.code)) == "unknown code");
   CHECK(proto::decode(cat(hex("01"), text_bytes("pool\nfull")), d) == "reason text contains control characters");
   CHECK(proto::decode(cat(hex("01"), text_bytes("\x1b[31mred")), d) == "reason text contains control characters");
   CHECK(proto::decode(cat(hex("01"), text_bytes("del\x7f")), d) == "reason text contains control characters");
@@ -272,7 +277,8 @@ TEST_CASE("protocol: BYE layout, round trip and errors", "[protocol]") {
     CHECK(d.text.empty());
   }
   CHECK(proto::decode(Bytes{}, d) == "empty BYE");
-  CHECK(proto::decode(hex("04"), d) == "BYE with unknown reason 4");
+  REQUIRE(proto::decode(hex("04"), d) == "");  // an unknown reason is accepted (forward compatibility)
+  CHECK(static_cast<int>(d.reason) == 4);
   CHECK(proto::decode(hex("00 0d0a"), d) == "reason text contains control characters");
   CHECK(proto::decode(cat(hex("00"), text_bytes(std::string(201, 'b'))), d) == "reason text longer than 200 bytes");
 }
@@ -280,7 +286,7 @@ TEST_CASE("protocol: BYE layout, round trip and errors", "[protocol]") {
 TEST_CASE("protocol: reject codes and bye reasons have names, lasting vs transient", "[protocol]") {
   CHECK(std::string(proto::reject_code_name(proto::RejectCode::pool_full)) == "pool full");
   CHECK(std::string(proto::reject_code_name(proto::RejectCode::busy)) == "busy");
-  CHECK(std::string(proto::reject_code_name(static_cast<proto::RejectCode>(99))) == "unknown");
+  CHECK(std::string(proto::reject_code_name(static_cast<proto::RejectCode>(99))) == "unknown code");
   CHECK_FALSE(proto::is_lasting(proto::RejectCode::pool_full));
   CHECK_FALSE(proto::is_lasting(proto::RejectCode::busy));
   CHECK(proto::is_lasting(proto::RejectCode::version));
