@@ -38,6 +38,12 @@ void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log
       }
     }
     state.routes.clear();
+    for (const std::string& p : state.unreachable6) {
+      const int err = unreachable6_del(p);
+      if (err != 0 && err != ESRCH && log) log->error("cannot delete route unreachable {}: {}", p, std::strerror(err));
+    }
+    if (log && !state.unreachable6.empty()) log->info("IPv6 block removed");
+    state.unreachable6.clear();
   } catch (...) {
   }
 }
@@ -45,6 +51,8 @@ void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log
 Status ClientRoutes::up(const TunConfig& cfg, int tun_index, const vpnsdk::Assignment& self, const StateFile& file,
                         State& state, const std::shared_ptr<spdlog::logger>& log) {
   cfg_ = &cfg;
+  file_ = &file;
+  state_ = &state;
   tun_index_ = tun_index;
   self_ = self;
   nets_.clear();
@@ -181,10 +189,51 @@ Status ClientRoutes::tunnel_routes_up(const std::shared_ptr<spdlog::logger>& log
   if (log && !nets_.empty())
     log->info("{} through {}: {} route(s){}", cfg_->route_all ? "all traffic" : "split tunnel", ifname_of(tun_index_),
               nets_.size(), cfg_->route_all ? " (0.0.0.0/1, 128.0.0.0/1)" : "");
+  if (cfg_->route_all && cfg_->block_ipv6) block_ipv6(log);
   return {};
 }
 
+// The tunnel carries IPv4 only: with route_all, IPv6 would leave around it.
+// Two unreachable /1 routes beat any IPv6 default route (more specific
+// routes, such as the local network's, stay).
+void ClientRoutes::block_ipv6(const std::shared_ptr<spdlog::logger>& log) {
+  if (has_connected_ipv6_peer()) {
+    if (log) log->warn("route_all: IPv6 not blocked: the connection to the server itself uses IPv6");
+    return;
+  }
+  for (const char* p : {"::/1", "8000::/1"}) {
+    state_->unreachable6.emplace_back(p);  // listed first: they outlive the TUN device
+    if (std::string err = file_->save(*state_); !err.empty() && log) log->error("{}", err);
+    const int err = unreachable6_add(p);
+    if (err == 0) continue;
+    state_->unreachable6.pop_back();
+    file_->save(*state_);
+    if (err == EAFNOSUPPORT || err == EOPNOTSUPP) {
+      if (log) log->debug("no IPv6 in this kernel: nothing to block");
+      return;
+    }
+    if (log) log->warn("route_all: cannot block IPv6 ({}: {}); IPv6 traffic is not covered by the tunnel", p,
+                       err == EEXIST ? "such a route exists already" : std::strerror(err));
+  }
+  if (log && !state_->unreachable6.empty()) log->info("IPv6 blocked while route_all is on (unreachable ::/1, 8000::/1)");
+}
+
+void ClientRoutes::unblock_ipv6(const std::shared_ptr<spdlog::logger>& log) noexcept {
+  try {
+    if (state_ == nullptr || state_->unreachable6.empty()) return;
+    for (const std::string& p : state_->unreachable6) {
+      const int err = unreachable6_del(p);
+      if (err != 0 && err != ESRCH && log) log->error("cannot delete route unreachable {}: {}", p, std::strerror(err));
+    }
+    state_->unreachable6.clear();
+    file_->save(*state_);
+    if (log) log->info("IPv6 block removed");
+  } catch (...) {
+  }
+}
+
 void ClientRoutes::tunnel_routes_down(const std::shared_ptr<spdlog::logger>& log) noexcept {
+  unblock_ipv6(log);
   try {
     for (auto it = tunnel_.rbegin(); it != tunnel_.rend(); ++it) {
       const int err = route_del(*it);
@@ -201,6 +250,8 @@ void ClientRoutes::down(const StateFile& file, State& state, const std::shared_p
   tunnel_routes_down(log);
   delete_host_routes(state, log);
   cfg_ = nullptr;
+  file_ = nullptr;
+  state_ = nullptr;
   kept_.clear();
   added_ = 0;
   net_gateway_ = 0;

@@ -35,8 +35,8 @@ class ClientRoutes {
   // After a reconnect: host routes for the server address(es) in use now
   // (a re-resolved name may give another), the old ones removed.
   vpnsdk::Status refresh_underlay(const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log);
-  // on_tunnel_down = fallback: the tunnel routes go while the tunnel is down
-  // and come back with it. Host routes stay.
+  // on_tunnel_down = fallback: the tunnel routes (and route_all's IPv6
+  // block) go while the tunnel is down and come back with it. Host routes stay.
   vpnsdk::Status tunnel_routes_up(const std::shared_ptr<spdlog::logger>& log);
   void tunnel_routes_down(const std::shared_ptr<spdlog::logger>& log) noexcept;
   bool tunnel_routes_present() const { return !tunnel_.empty(); }
@@ -53,7 +53,12 @@ class ClientRoutes {
   vpnsdk::Status keep(std::uint32_t address, const StateFile& file, State& state,
                       const std::shared_ptr<spdlog::logger>& log);
 
+  void block_ipv6(const std::shared_ptr<spdlog::logger>& log);
+  void unblock_ipv6(const std::shared_ptr<spdlog::logger>& log) noexcept;
+
   const TunConfig* cfg_ = nullptr;
+  const StateFile* file_ = nullptr;  // HostSetup's, for the IPv6 block's entries
+  State* state_ = nullptr;
   int tun_index_ = 0;
   vpnsdk::Assignment self_;
   std::vector<vpnsdk::ipv4::Prefix> nets_;  // what goes through the TUN
@@ -63,7 +68,8 @@ class ClientRoutes {
   std::uint32_t net_gateway_ = 0;
 };
 
-// Host routes listed in a state file: deleted (gone already is fine).
+// Host routes and IPv6 block routes listed in a state file: deleted (gone
+// already is fine).
 void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log) noexcept;
 
 }  // namespace device_tun

@@ -289,7 +289,7 @@ class DeviceTun final : public vpnsdk::Device {
   std::uint64_t& pool_exhausted_;
 };
 
-constexpr std::array<vpnsdk::OptionSpec, 13> kOptions{{
+constexpr std::array<vpnsdk::OptionSpec, 14> kOptions{{
     {"name", vpnsdk::OptionType::string, "vpn%d", "interface name (\"%d\": the kernel picks the number)"},
     {"mtu", vpnsdk::OptionType::integer, "0", "interface MTU (0: the MTU the server assigns)"},
     {"txqueuelen", vpnsdk::OptionType::integer, "500", "interface transmit queue length"},
@@ -306,6 +306,8 @@ constexpr std::array<vpnsdk::OptionSpec, 13> kOptions{{
      "server addresses kept on the underlay route (empty: the transport's peer, found automatically)"},
     {"on_tunnel_down", vpnsdk::OptionType::string, "block",
      "route_all while the tunnel is down: \"block\" (routes stay on the device) or \"fallback\""},
+    {"block_ipv6", vpnsdk::OptionType::boolean, "true",
+     "route_all: make IPv6 unreachable (::/1, 8000::/1) rather than let it go around this IPv4 tunnel"},
     {"up", vpnsdk::OptionType::string, "", "script run after the device is configured (OpenVPN-style environment)"},
     {"down", vpnsdk::OptionType::string, "", "script run before the device is removed"},
     {"script_timeout", vpnsdk::OptionType::integer, "10", "seconds an up/down script may run (1..300)"},

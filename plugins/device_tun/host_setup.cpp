@@ -146,9 +146,10 @@ void HostSetup::recover_stale() {
   }
   ++stale_recovered_;
   if (log_)
-    log_->warn("an earlier vpnhost (pid {}) left {} behind: undoing it (table {}, ip_forward {}, {} route(s))",
+    log_->warn("an earlier vpnhost (pid {}) left {} behind: undoing it (table {}, ip_forward {}, {} route(s){})",
                stale->pid, file_->path(), stale->nft_table.empty() ? "-" : stale->nft_table,
-               stale->ip_forward ? *stale->ip_forward : "-", stale->routes.size());
+               stale->ip_forward ? *stale->ip_forward : "-", stale->routes.size(),
+               stale->unreachable6.empty() ? "" : ", IPv6 block");
   delete_host_routes(*stale, log_);
   gateway_down(cfg_, *file_, *stale, log_);
   file_->remove();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "vpnsdk/ipv4.hpp"
@@ -114,6 +115,34 @@ std::uint32_t in4_of(const rtattr* rta) {
 }
 
 }  // namespace
+
+namespace {
+
+int unreachable6(std::uint16_t type, std::uint16_t flags, const std::string& prefix) {
+  const auto slash = prefix.find('/');
+  if (slash == std::string::npos) return EINVAL;
+  in6_addr dst{};
+  if (::inet_pton(AF_INET6, prefix.substr(0, slash).c_str(), &dst) != 1) return EINVAL;
+  const int len = std::atoi(prefix.c_str() + slash + 1);
+  if (len < 0 || len > 128) return EINVAL;
+  Socket sock;
+  Request req = base(type, static_cast<std::uint16_t>(NLM_F_ACK | flags));
+  req.rt.rtm_family = AF_INET6;
+  req.rt.rtm_dst_len = static_cast<unsigned char>(len);
+  req.rt.rtm_table = RT_TABLE_MAIN;
+  req.rt.rtm_protocol = RTPROT_STATIC;
+  req.rt.rtm_scope = type == RTM_DELROUTE ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+  req.rt.rtm_type = RTN_UNREACHABLE;
+  add_attr(req, RTA_DST, &dst, sizeof dst);
+  return sock.transact(req, [](const nlmsghdr*) {});
+}
+
+}  // namespace
+
+int unreachable6_add(const std::string& prefix) {
+  return unreachable6(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, prefix);
+}
+int unreachable6_del(const std::string& prefix) { return unreachable6(RTM_DELROUTE, 0, prefix); }
 
 std::string ifname_of(int index) {
   char name[IF_NAMESIZE] = {};

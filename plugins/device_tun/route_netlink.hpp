@@ -38,6 +38,11 @@ int route_add(const Route& r);
 // oif. ESRCH: there was none.
 int route_del(const Route& r);
 
+// IPv6 "unreachable" routes (route_all's IPv6 block): `prefix` is text such
+// as "::/1" or "8000::/1". 0 or an errno (EEXIST, ESRCH, EINVAL for bad text).
+int unreachable6_add(const std::string& prefix);
+int unreachable6_del(const std::string& prefix);
+
 // Interface name for messages ("#7" if it has none any more).
 std::string ifname_of(int index);
 

@@ -52,6 +52,10 @@ bool parse(std::istream& in, State& s) {
       r.oif = oif;
       r.table = table;
       s.routes.push_back(r);
+    } else if (key == "unreachable6") {
+      std::string prefix;
+      words >> prefix;
+      s.unreachable6.push_back(prefix);
     } else {
       return false;
     }
@@ -104,6 +108,7 @@ std::string StateFile::save(const State& s) const {
   for (const Route& r : s.routes)
     out << "route " << vpnsdk::ipv4::to_string(r.dst) << " " << unsigned(r.length) << " "
         << vpnsdk::ipv4::to_string(r.gateway) << " " << r.oif << " " << r.table << "\n";
+  for (const std::string& p : s.unreachable6) out << "unreachable6 " << p << "\n";
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);

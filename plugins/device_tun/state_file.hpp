@@ -11,6 +11,7 @@
 //   ip_forward 0
 //   nft_table vpnhost_vpngw0
 //   route 172.31.0.1 32 172.31.1.1 5 254      (dst, length, gateway, oif, table)
+//   unreachable6 ::/1                          (route_all's IPv6 block)
 #pragma once
 #include <optional>
 #include <string>
@@ -25,7 +26,8 @@ struct State {
   std::optional<std::string> ip_forward;  // the value before any gateway set it
   std::string nft_table;                  // our table, if we made one
   std::vector<Route> routes;              // routes we added that outlive the TUN device
-  bool empty() const { return !ip_forward && nft_table.empty() && routes.empty(); }
+  std::vector<std::string> unreachable6;  // IPv6 block routes we added ("::/1")
+  bool empty() const { return !ip_forward && nft_table.empty() && routes.empty() && unreachable6.empty(); }
 };
 
 class StateFile {

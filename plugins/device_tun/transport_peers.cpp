@@ -73,6 +73,28 @@ std::vector<std::uint32_t> connected_ipv4_peers() {
   return out;
 }
 
+bool has_connected_ipv6_peer() {
+  bool found = false;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return false;
+  const int own = ::dirfd(d);
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long n = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || n == own) continue;
+    const int fd = static_cast<int>(n);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_in6 sin6{};
+    socklen_t len = sizeof sin6;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sin6), &len) != 0 || sin6.sin6_family != AF_INET6) continue;
+    if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr) || IN6_IS_ADDR_LOOPBACK(&sin6.sin6_addr)) continue;
+    if (established_or_connected(fd)) found = true;
+  }
+  ::closedir(d);
+  return found;
+}
+
 bool still_connected(const PeerSocket& s) {
   struct stat st {};
   if (s.fd < 0 || ::fstat(s.fd, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_ino != s.inode) return false;

@@ -24,6 +24,10 @@ std::vector<PeerSocket> connected_ipv4_sockets();
 // The distinct peer addresses of connected_ipv4_sockets().
 std::vector<std::uint32_t> connected_ipv4_peers();
 
+// A connected socket to a (non-loopback, non-IPv4-mapped) IPv6 peer exists:
+// the transport runs over IPv6.
+bool has_connected_ipv6_peer();
+
 // Still the same socket, and still connected (TCP: established).
 bool still_connected(const PeerSocket& s);
 

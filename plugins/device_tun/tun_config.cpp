@@ -95,6 +95,8 @@ TunConfig parse_tun_config(const vpnsdk::Options& opts, const std::string& base_
   else
     fail(opts, "on_tunnel_down", down_mode, "must be \"block\" (the default: nothing leaves around the tunnel) or \"fallback\"");
 
+  c.block_ipv6 = opts.boolean("block_ipv6");
+
   c.up = script_option(opts, "up", base_dir);
   c.down = script_option(opts, "down", base_dir);
   const std::int64_t timeout = opts.integer("script_timeout");

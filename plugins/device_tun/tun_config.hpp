@@ -29,6 +29,7 @@ struct TunConfig {
   std::vector<vpnsdk::ipv4::Prefix> routes;     // split tunnel: these through the device
   std::vector<std::uint32_t> keep_route_to;     // empty: find the transport's peer(s) automatically
   OnTunnelDown on_tunnel_down = OnTunnelDown::block;
+  bool block_ipv6 = true;                       // route_all: IPv6 unreachable instead of around the tunnel
 
   // Script hooks (absolute paths, "" = none).
   std::string up;

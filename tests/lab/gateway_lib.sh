@@ -204,3 +204,4 @@ gw_tun_packets() {
 }
 
 gw_route_get() { ip -n "$1" -4 route get "$2" 2>&1 | head -n 1; }
+gw_route_get6() { ip -n "$1" -6 route get "$2" 2>&1 | head -n 1; }

@@ -11,8 +11,8 @@
 #      tunnel: block), the next start removes the stale table, the client
 #      comes back, and the SIGTERM exit restores the original ip_forward
 #      (both namespaces);
-#  (d) after a crash of the client: its host route to the gateway stays
-#      behind, the next start removes it, its SIGTERM exit leaves nothing
+#  (d) after a crash of the client: its host route to the gateway and its
+#      IPv6 block stay behind, the next start removes them, its SIGTERM exit leaves nothing
 #      (client namespace); resolv.conf is the original again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/gateway_lib.sh"
@@ -111,10 +111,11 @@ kill -KILL "${CLIENT_PID[1]}"
 lab_wait_exit "${CLIENT_PID[1]}" 10 2>/dev/null || fail "client still running after SIGKILL"
 grep -q "^$GW_PUBLIC via 172.31.1.1" <<<"$(ip -n "$C" -4 route show)" || fail "expected the crashed client's host route to remain"
 grep -q "/1 dev" <<<"$(ip -n "$C" -4 route show)" && fail "tunnel routes survived the TUN device"
-log "ok: after the crash the host route remains, the tunnel routes went with the TUN device"
+grep -q "^unreachable ::/1" <<<"$(ip -n "$C" -6 route show)" || fail "expected the crashed client's IPv6 block to remain"
+log "ok: after the crash the host route and the IPv6 block remain, the tunnel routes went with the TUN device"
 gw_start_client 1
 wait_client 1
-grep -q "left .* behind: undoing it (table -, ip_forward -, 1 route(s))" "${CLIENT_LOG[1]}" ||
+grep -q "left .* behind: undoing it (table -, ip_forward -, 1 route(s), IPv6 block)" "${CLIENT_LOG[1]}" ||
   fail "restarted client did not report the stale state"
 use_tunnel
 lab_stop "${CLIENT_PID[1]}"

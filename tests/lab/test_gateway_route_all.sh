@@ -8,7 +8,10 @@
 #  - the client's routes: the internet through its TUN (0.0.0.0/1, 128.0.0.0/1),
 #    the gateway's public address 172.31.0.1 still through the underlay
 #    gateway 172.31.1.1 (the host route device_tun keeps), and the gateway
-#    has its nftables table and ip_forward on.
+#    has its nftables table and ip_forward on;
+#  - IPv6, which this IPv4 tunnel cannot carry, is unreachable on the client
+#    while the tunnel is up (it had an IPv6 default route before), except
+#    its own local network.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/gateway_lib.sh"
 gw_init gateway_route_all
@@ -16,6 +19,11 @@ gw_topology 1
 gw_start_inet
 gw_file blob 1024
 C=$(c_ns 1)
+
+ip -n "$C" -6 addr add 2001:db8:1::2/64 dev "$P-c1" nodad || fail "IPv6 address in $C"
+ip -n "$C" -6 route add default via 2001:db8:1::1 dev "$P-c1" || fail "IPv6 default route in $C"
+r=$(gw_route_get6 "$C" 2001:db8:ffff::1)
+grep -q "via 2001:db8:1::1 dev $P-c1" <<<"$r" || fail "IPv6 default route not in use before the VPN: $r"
 
 log "without the VPN: the internet does not answer the client's underlay address"
 ip netns exec "$SRV_NS" sysctl -qw net.ipv4.ip_forward=0
@@ -37,6 +45,11 @@ r=$(gw_route_get "$C" "$GW_PUBLIC")
 grep -q "via 172.31.1.1 dev $P-c1" <<<"$r" || fail "route to the gateway $GW_PUBLIC is not on the underlay: $r"
 log "ok: $C keeps the gateway's address on the underlay: $r"
 ip -n "$C" -4 route show | sed 's/^/    /'
+r=$(gw_route_get6 "$C" 2001:db8:ffff::1)
+grep -q "No route to host" <<<"$r" || fail "IPv6 is not blocked while route_all is on: $r"
+r=$(gw_route_get6 "$C" 2001:db8:1::77)
+grep -q "dev $P-c1" <<<"$r" || fail "the client's own IPv6 network became unreachable: $r"
+log "ok: IPv6 beyond the local network is unreachable while route_all is on (no leak around the IPv4 tunnel)"
 
 ip netns exec "$SRV_NS" nft list table inet "vpnhost_${P}_gw" >"$LAB_TMP/gw-table.txt" 2>&1 ||
   fail "no nftables table inet vpnhost_${P}_gw on the gateway: $(cat "$LAB_TMP/gw-table.txt")"

@@ -71,8 +71,11 @@ TEST_CASE("split tunnel: the listed networks go through the device, and go again
 TEST_CASE("route_all: two /1 routes through the device, the server kept on the underlay, all undone on stop") {
   ENTER_NETNS();
   REQUIRE(make_underlay().empty());
+  REQUIRE(sh("ip -6 addr add 2001:db8:9::2/64 dev vhA nodad && ip -6 route add default via 2001:db8:9::1 dev vhA && echo ok") ==
+          "ok\n");
   TempDir tmp;
   const std::string before = routes_snapshot();
+  const std::string before6 = sh("ip -6 route show table all");
   vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true},
                                         {"keep_route_to", std::vector<std::string>{"203.0.113.5"}},
                                         {"state_dir", tmp / "state"}});
@@ -92,11 +95,21 @@ TEST_CASE("route_all: two /1 routes through the device, the server kept on the u
   CHECK_THAT(sh("ip -4 route get 8.8.8.8"), Catch::Contains("dev vpn0"));
   CHECK_THAT(sh("ip -4 route get 203.0.113.5"), Catch::Contains("via 172.31.9.1 dev vhA"));
   CHECK(h.counters().value("routes_added") == 3);
-  // The host route outlives the TUN device if the process dies: it is listed.
-  CHECK_THAT(read_file(state_path(tmp / "state", "vpn0")), Catch::Contains("route 203.0.113.5 32 172.31.9.1"));
+  // IPv6 cannot use this IPv4 tunnel: blocked rather than leaking around it.
+  const std::string routes6 = sh("ip -6 route show");
+  INFO(routes6);
+  CHECK(has_line(routes6, "unreachable ::/1 dev lo proto static"));
+  CHECK(has_line(routes6, "unreachable 8000::/1 dev lo proto static"));
+  CHECK_THAT(sh("ip -6 route get 2001:db8:ffff::1"), Catch::Contains("No route to host"));  // EHOSTUNREACH: the unreachable route
+  CHECK_THAT(sh("ip -6 route get 2001:db8:9::77"), Catch::Contains("dev vhA"));  // the local network stays
+  // Both outlive the TUN device if the process dies: they are listed.
+  const std::string state = read_file(state_path(tmp / "state", "vpn0"));
+  CHECK_THAT(state, Catch::Contains("route 203.0.113.5 32 172.31.9.1") && Catch::Contains("unreachable6 ::/1") &&
+                        Catch::Contains("unreachable6 8000::/1"));
 
   dev.stop();
   CHECK(routes_snapshot() == before);
+  CHECK(sh("ip -6 route show table all") == before6);
   CHECK(tmp.empty_dir("state"));
 }
 
@@ -263,6 +276,22 @@ TEST_CASE("fallback: the tunnel routes go when the connection to the server does
   CHECK(has_line(sh("ip -4 route show"), "192.0.2.0/24 dev vpn0 proto static scope link src 10.10.0.2"));
   dev.stop();
   CHECK_FALSE(has_line(sh("ip -4 route show"), "192.0.2.0/24"));
+}
+
+TEST_CASE("block_ipv6 = false leaves IPv6 alone") {
+  ENTER_NETNS();
+  TempDir tmp;
+  const std::string before6 = sh("ip -6 route show table all");
+  vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true}, {"block_ipv6", false},
+                                        {"keep_route_to", std::vector<std::string>{"127.0.0.1"}},  // local: nothing to keep
+                                        {"state_dir", tmp / "s"}});
+  Sink sink;
+  auto s = h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2"));
+  INFO(s.message);
+  REQUIRE(s.ok());
+  CHECK_FALSE(has_line(sh("ip -6 route show"), "unreachable"));
+  h.get<vpnsdk::Device>().stop();
+  CHECK(sh("ip -6 route show table all") == before6);
 }
 
 TEST_CASE("block: the tunnel routes stay while the device lives") {
