@@ -202,7 +202,7 @@ TEST_CASE("a stale host route from a crashed run is deleted at start") {
   CHECK(tmp.empty_dir("state"));
 }
 
-TEST_CASE("a reconnect with the same assignment keeps routes and scripts; a new one redoes them") {
+TEST_CASE("a reconnect with the same assignment keeps routes and scripts, a new one redoes them") {
   ENTER_NETNS();
   TempDir tmp;
   const std::string script = tmp / "hook";

@@ -38,7 +38,7 @@ std::string run_resolv(const std::string& type, const std::string& conf, const s
 
 }  // namespace
 
-TEST_CASE("up and down scripts run with the OpenVPN-style environment; their output is logged") {
+TEST_CASE("up and down scripts run with the OpenVPN-style environment and their output is logged") {
   ENTER_NETNS();
   TempDir tmp;
   const std::string hook = recording_hook(tmp);
@@ -118,7 +118,7 @@ TEST_CASE("a script that does not finish in time is killed, with its children") 
   CHECK(gone());
 }
 
-TEST_CASE("a failing down script is logged; stop still removes everything") {
+TEST_CASE("a failing down script is logged and stop still removes everything") {
   ENTER_NETNS();
   TempDir tmp;
   write_file(tmp / "down", "#!/bin/sh\necho 'no luck'\nexit 1\n", 0755);
