@@ -7,9 +7,10 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config ccache
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev catch2 libtomlplusplus-dev libsodium-dev
+  clang libclang-rt-14-dev llvm  # fuzzing (scripts/fuzz.sh): clang, libFuzzer + sanitizer runtimes, llvm-symbolizer
   # lab tests and the demo (network namespaces, traffic, captures)
   iproute2 iputils-ping iperf3 nftables socat openssh-server openssh-client tcpdump
-  procps psmisc python3 coreutils
+  procps psmisc python3 python3-cryptography coreutils
 )
 
 missing=()

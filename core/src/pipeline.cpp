@@ -233,6 +233,13 @@ void Pipeline::handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame) {
   if (!guarded(*stages_.cipher, s.info.id, "handshake", [&] { st = s.cipher->handshake(frame.bytes(), out); })) return;
   if (!st.ok() && st.code != Code::again) {
     drop("handshake_failed", &s);
+    // A client told "refused" (e.g. the server's key does not match) will not
+    // do better by retrying: it ends like a lasting REJECT.
+    if (st.code == Code::refused && s.info.role == vpnsdk::Role::initiator) {
+      log_->error("cipher handshake refused: {}", st.message);
+      end_session(s, "cipher handshake refused: " + st.message);
+      return shutdown(3, "cipher handshake refused");
+    }
     return end_session(s, "cipher handshake failed: " + st.message);
   }
   send_handshake(s, out);
@@ -434,8 +441,13 @@ void Pipeline::tick() {
     vpnsdk::HandshakeMessages out;
     Status st;
     if (!guarded(*stages_.cipher, id, "tick", [&] { st = s.cipher->tick(out); })) continue;
-    if (st.code == Code::session_fatal) {
+    if (st.code == Code::session_fatal || st.code == Code::refused) {
       end_session(s, "cipher: " + st.message);
+      if (st.code == Code::refused && s.info.role == vpnsdk::Role::initiator) {
+        log_->error("cipher refused the session: {}", st.message);
+        shutdown(3, "cipher refused the session");
+        break;  // shutdown() walked the session table
+      }
       continue;
     }
     send_handshake(s, out);
