@@ -50,10 +50,12 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja "${launcher[@]}" \
   -DVPNHOST_FUZZ=ON -DVPNHOST_TESTS=OFF -DVPNHOST_SANITIZE=OFF >/dev/null
 # Only the fuzz targets: the rest of the tree is not needed (nor built) here.
-ninja -C "$build" -j"$(nproc)" "${targets[@]}" | grep -v '^\[' || true
-for t in "${targets[@]}"; do
-  [ -x "$build/fuzz/$t" ] || { echo "fuzz.sh: build of $t failed" >&2; exit 1; }
-done
+if ! ninja -C "$build" -j"$(nproc)" "${targets[@]}" >"$build/fuzz-build.log" 2>&1; then
+  grep -v '^\[' "$build/fuzz-build.log" >&2 || true
+  echo "fuzz.sh: building the fuzz targets failed" >&2
+  exit 1
+fi
+grep -v -e '^\[' -e '^ninja: Entering' "$build/fuzz-build.log" || true
 echo "fuzz: built in $(( $(date +%s) - start )) s"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vpnhost-fuzz.XXXXXX")
@@ -128,10 +130,10 @@ for t in "${targets[@]}"; do
   rc=$(cat "$work/$t.rc" 2>/dev/null || echo 99)
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   speed=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
-  last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
   ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
-  corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$last" | sed 's/corp: //' || echo "?")
+  corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$last" | sed 's/corp: //' || true)
   printf '%-15s rc=%s runs=%s exec/s=%s cov=%s ft=%s corpus=%s\n' "$t" "$rc" "$execs" "$speed" "$cov" "$ft" "$corp"
   if [ "$rc" != 0 ]; then
     input=$(find "$work/artifacts/$t" -type f | head -1)

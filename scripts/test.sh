@@ -21,6 +21,7 @@ echo "=== tests (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 900)
+bash scripts/fuzz.sh
 
 leftover=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^vh' || true)
 if [ -n "$leftover" ]; then
