@@ -29,13 +29,14 @@ void TunnelWatch::arm() {
   timer_.expires_after(std::chrono::seconds(1));
   timer_.async_wait([this, alive](const boost::system::error_code& ec) {
     if (ec || alive.expired()) return;
-    const bool up = std::any_of(sockets_.begin(), sockets_.end(), [](const PeerSocket& s) { return still_connected(s); });
-    if (up) return arm();
-    auto fire = std::move(on_down_);
-    cancel();
-    try {
+    try {  // nothing escapes into the host's loop
+      const bool up =
+          std::any_of(sockets_.begin(), sockets_.end(), [](const PeerSocket& s) { return still_connected(s); });
+      if (up) return arm();
+      auto fire = std::move(on_down_);
+      cancel();
       if (fire) fire();
-    } catch (...) {  // never into the host's loop
+    } catch (...) {
     }
   });
 }

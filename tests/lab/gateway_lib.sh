@@ -32,6 +32,7 @@ INET_OTHER=203.0.113.1
 INET_NS=
 GW_STATE_DIR=
 GW_NETNS_DIRS=()
+GW_MADE_ETC_NETNS=
 
 # Runs lib.sh's cleanup (processes first: the clients' down scripts still
 # write there), then removes /etc/netns/<ours>, on every exit path.
@@ -42,6 +43,7 @@ gw_on_exit() {
   for d in "${GW_NETNS_DIRS[@]}"; do
     case "$d" in /etc/netns/"$P"-*) rm -rf -- "$d" ;; esac
   done
+  [ -n "$GW_MADE_ETC_NETNS" ] && rmdir /etc/netns 2>/dev/null  # only if a lab run made it, and once empty
   (exit "$rc")
   lab_on_exit
 }
@@ -58,6 +60,11 @@ gw_init() {
 gw_topology() {
   local n=$1 i cns
   lab_topology "$n"
+  # /etc/netns goes again at the end if a lab run made it: it is missing, or
+  # holds nothing but other runs' vh<pid>-* directories (parallel tests).
+  if [ ! -d /etc/netns ] || { [ -n "$(ls -A /etc/netns)" ] && [ -z "$(ls -A /etc/netns | grep -v '^vh[0-9]*[a-h]\?-')" ]; }; then
+    GW_MADE_ETC_NETNS=1
+  fi
   ip -n "$SRV_NS" addr add "$GW_PUBLIC/32" dev lo || fail "public address on $SRV_NS"
   for ((i = 1; i <= n; i++)); do
     cns=$(c_ns "$i")
