@@ -59,7 +59,7 @@ class DeviceTun final : public vpnsdk::Device {
     try {
       const std::uint16_t mtu = cfg_.mtu != 0 ? cfg_.mtu : self.mtu;
       if (mtu < 68 || mtu > pool_.config().payload)
-        return Status::error(Code::config, "device_tun: MTU " + std::to_string(mtu) +
+        return Status::error(Code::config, "MTU " + std::to_string(mtu) +
                                                " does not fit the packet buffers (68.." +
                                                std::to_string(pool_.config().payload) + ")");
       if (tun_.is_open()) return reconfigure(sink, self, mtu);
@@ -71,7 +71,7 @@ class DeviceTun final : public vpnsdk::Device {
       tun_.assign(fd, ec);
       if (ec) {
         ::close(fd);
-        return Status::error(Code::io, "device_tun: cannot watch TUN device '" + ifname + "': " + ec.message());
+        return Status::error(Code::io, "cannot watch TUN device '" + ifname + "': " + ec.message());
       }
       ifname_ = ifname;
       if (!disable_ipv6(ifname_) && log_) log_->debug("TUN {}: could not turn IPv6 off", ifname_);
@@ -81,7 +81,7 @@ class DeviceTun final : public vpnsdk::Device {
       }
       if (auto s = setup_.apply(ifname_, self, mtu); !s) {
         close_device();
-        return Status::error(s.code, "device_tun: " + s.message);
+        return s;
       }
       current_ = self;
       current_mtu_ = mtu;
@@ -97,16 +97,16 @@ class DeviceTun final : public vpnsdk::Device {
     } catch (const std::exception& e) {
       setup_.undo();
       close_device();
-      return Status::error(Code::internal, std::string("device_tun: start failed: ") + e.what());
+      return Status::error(Code::internal, std::string("start failed: ") + e.what());
     } catch (...) {
       setup_.undo();
       close_device();
-      return Status::error(Code::internal, "device_tun: start failed");
+      return Status::error(Code::internal, "start failed");
     }
   }
 
   Status write(vpnsdk::Batch packets) override {
-    if (!tun_.is_open()) return Status::error(Code::drop_no_route, "device_tun: the TUN device is not started");
+    if (!tun_.is_open()) return Status::error(Code::drop_no_route, "the TUN device is not started");
     const int fd = tun_.native_handle();
     std::size_t dropped = 0, errors = 0;
     int last_errno = 0;
@@ -153,14 +153,14 @@ class DeviceTun final : public vpnsdk::Device {
   Status reconfigure(vpnsdk::DeviceSink& sink, const vpnsdk::Assignment& self, std::uint16_t mtu) {
     if (same_assignment(self, mtu)) {
       sink_ = &sink;
-      if (auto s = setup_.resume(); !s) return Status::error(s.code, "device_tun: " + s.message);
+      if (auto s = setup_.resume(); !s) return s;
       if (log_) log_->info("TUN {} kept: {}/{} again", ifname_, vpnsdk::ipv4::to_string(self.address), self.prefix_len);
       return {};
     }
     setup_.undo();
     current_.reset();
     if (auto s = configure_tun(ifname_, self, mtu, cfg_.txqueuelen); !s) return s;
-    if (auto s = setup_.apply(ifname_, self, mtu); !s) return Status::error(s.code, "device_tun: " + s.message);
+    if (auto s = setup_.apply(ifname_, self, mtu); !s) return s;
     current_ = self;
     current_mtu_ = mtu;
     sink_ = &sink;
@@ -213,10 +213,10 @@ class DeviceTun final : public vpnsdk::Device {
         arm();
     } catch (const std::exception& e) {
       batch_.clear();
-      fail(Status::error(Code::internal, std::string("device_tun: read loop failed: ") + e.what()));
+      fail(Status::error(Code::internal, std::string("read loop failed: ") + e.what()));
     } catch (...) {
       batch_.clear();
-      fail(Status::error(Code::internal, "device_tun: read loop failed"));
+      fail(Status::error(Code::internal, "read loop failed"));
     }
   }
 

@@ -15,7 +15,7 @@ namespace {
                        const std::string& why) {
   std::string where = opts.where(name);
   if (where == "default") where = "default value";
-  throw vpnsdk::ConfigError("device_tun: option '" + name + "' = \"" + shown + "\" (" + where + "): " + why);
+  throw vpnsdk::ConfigError("option '" + name + "' = \"" + shown + "\" (" + where + "): " + why);
 }
 
 // The kernel's dev_valid_name() rules, plus its "%d" template rule.
