@@ -75,7 +75,7 @@ TEST_CASE("route_all: two /1 routes through the device, the server kept on the u
           "ok\n");
   TempDir tmp;
   const std::string before = routes_snapshot();
-  const std::string before6 = sh("ip -6 route show table all");
+  const std::string before6 = routes6_snapshot();
   vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true},
                                         {"keep_route_to", std::vector<std::string>{"203.0.113.5"}},
                                         {"state_dir", tmp / "state"}});
@@ -109,7 +109,7 @@ TEST_CASE("route_all: two /1 routes through the device, the server kept on the u
 
   dev.stop();
   CHECK(routes_snapshot() == before);
-  CHECK(sh("ip -6 route show table all") == before6);
+  CHECK(routes6_snapshot() == before6);
   CHECK(tmp.empty_dir("state"));
 }
 
@@ -281,7 +281,7 @@ TEST_CASE("fallback: the tunnel routes go when the connection to the server does
 TEST_CASE("block_ipv6 = false leaves IPv6 alone") {
   ENTER_NETNS();
   TempDir tmp;
-  const std::string before6 = sh("ip -6 route show table all");
+  const std::string before6 = routes6_snapshot();
   vpnsdk::testkit::Harness h(kTun, Opts{{"route_all", true}, {"block_ipv6", false},
                                         {"keep_route_to", std::vector<std::string>{"127.0.0.1"}},  // local: nothing to keep
                                         {"state_dir", tmp / "s"}});
@@ -291,7 +291,7 @@ TEST_CASE("block_ipv6 = false leaves IPv6 alone") {
   REQUIRE(s.ok());
   CHECK_FALSE(has_line(sh("ip -6 route show"), "unreachable"));
   h.get<vpnsdk::Device>().stop();
-  CHECK(sh("ip -6 route show table all") == before6);
+  CHECK(routes6_snapshot() == before6);
 }
 
 TEST_CASE("block: the tunnel routes stay while the device lives") {
