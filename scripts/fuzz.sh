@@ -72,17 +72,17 @@ if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && command -v llvm-symbolizer >/dev/null; 
 fi
 
 failed=()
-report() {  # target log input
-  local t=$1 log=$2 input=$3
+report() {  # target log input [new]
+  local t=$1 log=$2 input=$3 new=${4:-}
   echo "--- $t: FINDING"
-  grep -E 'ERROR: |runtime error|invariant broken|uncaught exception|SUMMARY|Test unit written' "$log" | head -20 || true
+  grep -E 'ERROR: |runtime error|invariant broken|uncaught exception|SUMMARY' "$log" | head -20 || true
   if [ -n "$input" ]; then
     echo "    crashing input: $input"
     echo "    reproduce:      $build/fuzz/$t $input"
-    echo "    then keep it:   cp $input $root/fuzz/regressions/$t/<short-name>"
+    [ -n "$new" ] && echo "    once understood: cp $input $root/fuzz/regressions/$t/<short-name>"
   fi
   echo "    full log:       $log"
-  failed+=("$t")
+  case " ${failed[*]} " in *" $t "*) ;; *) failed+=("$t") ;; esac
 }
 
 echo "=== fuzz: regressions"
@@ -96,7 +96,8 @@ for t in "${targets[@]}"; do
     echo "$t: no regression inputs"
     continue
   fi
-  log="$work/$t.regressions.log"
+  mkdir -p "$build/findings/$t"
+  log="$build/findings/$t/regressions.log"
   if "$build/fuzz/$t" -runs=1 "${inputs[@]}" >"$log" 2>&1; then
     echo "$t: ${#inputs[@]} regression input(s) pass"
   else
@@ -145,7 +146,7 @@ for t in "${targets[@]}"; do
       cp "$log" "$keep/$(basename "$input").log"
       log="$keep/$(basename "$input").log"
     fi
-    report "$t" "$log" "$input"
+    report "$t" "$log" "$input" new
   fi
 done
 
