@@ -439,3 +439,79 @@ lab_ping() {
   [ "$rc" = 0 ] || fail "ping $dst from $ns failed (rc $rc): $(echo "$out" | tail -n 3)"
   echo "$out" | grep -q " $count received, 0% packet loss" || fail "ping $dst from $ns lost packets"
 }
+
+# ------------------------------------------- faults, churn: measurements ---
+
+# lab_rss_kib PID: RSS = the process's VmRSS in KiB (from /proc/PID/status).
+RSS=
+lab_rss_kib() {
+  RSS=$(awk '$1 == "VmRSS:" { print $2; exit }' "/proc/$1/status" 2>/dev/null)
+  [ -n "$RSS" ] || fail "no VmRSS for pid $1"
+}
+
+# lab_fd_count PID: FDS = number of open file descriptors of PID.
+FDS=
+lab_fd_count() {
+  FDS=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  [ "$FDS" -gt 0 ] || fail "cannot count the fds of pid $1"
+}
+
+# lab_rss_sampler NS PID FILE: a background sampler (in namespace NS, so the
+# cleanup owns it) that appends "<ms> <VmRSS KiB>" of PID to FILE every
+# 0.1 s while PID lives. LAB_LAST_PID is the sampler. lab_rss_peak FILE sets
+# RSS to the largest sample.
+lab_rss_sampler() {
+  lab_bg "$1" "$3.err" bash -c '
+    while [ -r "/proc/$1/status" ]; do
+      r=$(awk '"'"'$1 == "VmRSS:" { print $2; exit }'"'"' "/proc/$1/status" 2>/dev/null) || break
+      [ -n "$r" ] && echo "$(date +%s%3N) $r" >>"$2"
+      sleep 0.1
+    done' rss-sampler "$2" "$3"
+}
+lab_rss_peak() {
+  RSS=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$1" 2>/dev/null)
+  [ -n "$RSS" ] && [ "$RSS" -gt 0 ] || fail "no RSS samples in $(basename "$1")"
+}
+
+# lab_ifindex NS DEV: IFINDEX = the interface index of DEV in NS ("" if absent).
+IFINDEX=
+lab_ifindex() {
+  IFINDEX=$(ip -n "$1" -o link show dev "$2" 2>/dev/null | cut -d: -f1)
+}
+
+# lab_assert_link_up NS DEV WHAT: DEV exists in NS and is administratively up.
+lab_assert_link_up() {
+  local line
+  line=$(ip -n "$1" -o link show dev "$2" 2>&1) || fail "$3: $2 does not exist in $1: $line"
+  echo "$line" | grep -q '[<,]UP[,>]' || fail "$3: $2 is not up: $line"
+}
+
+# client_assigned_count I: how many times client I's current log says "assigned".
+client_assigned_count() {
+  grep -Ec 'assigned 10\.10\.0\.[0-9]+/24' "${CLIENT_LOG[$1]}" 2>/dev/null
+}
+
+# wait_client_assigned I N TIMEOUT: waits (bounded) until client I's log has
+# its N-th "assigned 10.10.0.X/24" line (e.g. after a reconnect), sets
+# CLIENT_ADDR[I] from the latest one and checks the TUN device carries it.
+wait_client_assigned() {
+  local i=$1 n=$2 timeout=$3 end addr
+  end=$((SECONDS + timeout))
+  while [ "$(client_assigned_count "$i")" -lt "$n" ]; do
+    lab_alive "${CLIENT_PID[$i]}" || fail "client $i exited before its assignment #$n"
+    if [ "$SECONDS" -ge "$end" ]; then
+      echo "----- $(basename "${CLIENT_LOG[$i]}") (last 30 lines) -----"; tail -n 30 "${CLIENT_LOG[$i]}"
+      fail "client $i: no assignment #$n within ${timeout}s"
+    fi
+    sleep 0.05
+  done
+  addr=$(grep -Eo 'assigned 10\.10\.0\.[0-9]+/24' "${CLIENT_LOG[$i]}" | tail -n 1 | sed 's/assigned //; s#/24##')
+  end=$((SECONDS + 5))  # the device is updated right after the log line
+  until ip -n "$(c_ns "$i")" -4 -o addr show dev "$P-t$i" 2>/dev/null | grep -q "inet $addr/24"; do
+    [ "$SECONDS" -ge "$end" ] &&
+      fail "client $i: TUN $P-t$i does not carry $addr/24: $(ip -n "$(c_ns "$i")" -o addr 2>&1)"
+    sleep 0.05
+  done
+  CLIENT_ADDR[$i]=$addr
+  log "client $i has $addr on $P-t$i (assignment #$n)"
+}

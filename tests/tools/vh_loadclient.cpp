@@ -16,6 +16,24 @@
 //   lost <addr> <why>          (--hold) the server ended a held session
 //   released sessions=K        (--hold) we sent BYE and closed them
 // Exit 0 only if every expectation held (default: every session welcomed).
+//
+// --no-read (with --hold): after WELCOME the held sessions never read again
+// (they still send KEEPALIVEs): a peer that stops reading, for the stall
+// tests. --rcvbuf BYTES sets SO_RCVBUF before connecting (a small window).
+//
+// --cycles N: churn instead. N connect/disconnect cycles in total, run by
+// --sessions lanes at once; each cycle opens a fresh connection and ends it
+// as --cycle-mode says:
+//   bye      HELLO, WELCOME, BYE, wait for the server to close (EOF)
+//   close    HELLO, WELCOME, close (FIN) without BYE
+//   reset    HELLO, WELCOME, close with RST (SO_LINGER 0)
+//   nohello  connect and close at once, no HELLO (an abandoned handshake)
+//   mixed    the four in turn (cycle i uses mode i % 4)
+// Output: "error cycle I: <what>" (first 20), "reject <reason>", then
+//   seen <addr> <times>        every address a WELCOME carried
+//   cycles done=N welcome=W reject=R error=E aborted=A distinct=D ms=T rate=C/s
+// --expect-welcome defaults to the cycles that send HELLO; exit 0 if every
+// expectation held.
 // Single-threaded Boost.Asio; every wait is bounded.
 #include <utility>  // first: Boost 1.74 awaitable.hpp lacks it under C++20
 
@@ -28,6 +46,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,6 +55,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -75,7 +95,13 @@ struct Config {
   std::string udp_to;        // ADDR:PORT: session 0 sends one UDP datagram there
   std::string udp_src;       // source address for it (default: the assigned one)
   std::string udp_text = "vh_loadclient";
+  bool no_read = false;      // --hold without reading: a stalled peer
+  int rcvbuf = 0;            // SO_RCVBUF before connect (0: system default)
+  int cycles = 0;            // churn: connect/disconnect cycles in total (0: off)
+  std::string cycle_mode = "bye";
 };
+
+enum class CycleKind { bye, close, reset, nohello };
 
 void say(const std::string& line) {
   std::fputs((line + "\n").c_str(), stdout);
@@ -199,6 +225,7 @@ class LoadClient {
 
   void start() {
     endpoint_ = tcp::endpoint(asio::ip::make_address(cfg_.server), cfg_.port);
+    if (cfg_.cycles > 0) return start_cycles();
     for (int i = 0; i < cfg_.sessions; ++i) sessions_.push_back(std::make_unique<Session>(io_, i));
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -210,6 +237,7 @@ class LoadClient {
   }
 
   int exit_code() const {
+    if (cfg_.cycles > 0) return cycles_exit_code();
     int welcome = 0, reject = 0, error = 0, ping_ok = 0;
     for (auto& s : sessions_) {
       welcome += s->state == State::welcomed;
@@ -278,8 +306,16 @@ class LoadClient {
     if (s.open && cfg_.hold && !released_) co_await hold(s);
   }
 
-  awaitable<void> handshake(Session& s) {
+  awaitable<void> connect(Session& s) {
+    if (cfg_.rcvbuf > 0) {
+      s.sock.open(endpoint_.protocol());
+      s.sock.set_option(asio::socket_base::receive_buffer_size(cfg_.rcvbuf));
+    }
     co_await s.sock.async_connect(endpoint_, use_awaitable);
+  }
+
+  awaitable<void> handshake(Session& s) {
+    co_await connect(s);
     proto::Hello hello;
     hello.max_body = cfg_.max_body;
     co_await send_frame(s, FT::hello, proto::encode(hello));
@@ -339,6 +375,10 @@ class LoadClient {
 
   awaitable<void> hold(Session& s) {
     if (s.keepalive_s > 0) keepalive_tick(s);
+    if (cfg_.no_read) {  // never read again: the server's queue for us fills up
+      say("not reading " + ipv4::to_string(s.address));
+      co_return;
+    }
     try {
       for (;;) {
         Frame f = co_await read_frame(s);
@@ -460,6 +500,126 @@ class LoadClient {
     }
   }
 
+  // ---- churn: --cycles --------------------------------------------------
+
+  static CycleKind kind_of(const std::string& mode, int cycle) {
+    if (mode == "close") return CycleKind::close;
+    if (mode == "reset") return CycleKind::reset;
+    if (mode == "nohello") return CycleKind::nohello;
+    if (mode == "mixed") return static_cast<CycleKind>(cycle % 4);
+    return CycleKind::bye;
+  }
+
+  int hello_cycles() const {
+    int n = 0;
+    for (int i = 0; i < cfg_.cycles; ++i) n += kind_of(cfg_.cycle_mode, i) != CycleKind::nohello;
+    return n;
+  }
+
+  void start_cycles() {
+    cycles_start_ = std::chrono::steady_clock::now();
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      say("signal " + std::to_string(sig));
+      interrupted_ = true;
+    });
+    lanes_ = std::max(1, std::min(cfg_.sessions, cfg_.cycles));
+    for (int i = 0; i < lanes_; ++i) asio::co_spawn(io_, lane(), asio::detached);
+  }
+
+  awaitable<void> lane() {
+    while (next_cycle_ < cfg_.cycles && !interrupted_) {
+      const int c = next_cycle_++;
+      co_await one_cycle(c, kind_of(cfg_.cycle_mode, c));
+    }
+    if (++lanes_done_ == lanes_) cycles_done();
+  }
+
+  void cycle_error(int cycle, const std::string& what) {
+    if (++cycle_errors_ <= 20) say("error cycle " + std::to_string(cycle) + ": " + what);
+  }
+
+  awaitable<void> one_cycle(int cycle, CycleKind kind) {
+    Session s(io_, cycle);
+    s.deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(cfg_.timeout_s)));
+    s.deadline.async_wait([&s](const boost::system::error_code& ec) {
+      if (ec) return;
+      s.timed_out = true;
+      boost::system::error_code ignored;
+      s.sock.close(ignored);
+    });
+    try {
+      if (kind == CycleKind::nohello) {
+        co_await connect(s);
+        ++cycle_aborted_;
+      } else {
+        co_await connect(s);
+        proto::Hello hello;
+        hello.max_body = cfg_.max_body;
+        co_await send_frame(s, FT::hello, proto::encode(hello));
+        Frame f = co_await read_frame(s);
+        if (f.type == static_cast<std::uint8_t>(FT::welcome)) {
+          proto::Welcome w;
+          if (auto err = proto::decode(f.body, w); !err.empty()) throw std::runtime_error(err);
+          ++cycle_welcome_;
+          ++seen_[w.assignment.address];
+          if (kind == CycleKind::bye) {
+            proto::Bye bye;
+            bye.reason = proto::ByeReason::leaving;
+            co_await send_frame(s, FT::bye, proto::encode(bye));
+            // The server closes after a BYE: read (and ignore) until EOF.
+            for (;;) {
+              boost::system::error_code ec;
+              co_await s.sock.async_read_some(asio::buffer(drain_buf_),
+                                              asio::redirect_error(use_awaitable, ec));
+              if (ec == asio::error::eof) break;
+              if (ec) throw boost::system::system_error(ec);
+            }
+          } else if (kind == CycleKind::reset) {
+            s.sock.set_option(asio::socket_base::linger(true, 0));
+          }
+        } else if (f.type == static_cast<std::uint8_t>(FT::reject)) {
+          proto::Reject r;
+          if (auto err = proto::decode(f.body, r); !err.empty()) throw std::runtime_error(err);
+          ++cycle_reject_;
+          if (cycle_reject_ <= 20)
+            say("reject " + (r.reason.empty() ? std::string(proto::reject_code_name(r.code)) : r.reason));
+        } else {
+          throw std::runtime_error(std::string("expected WELCOME or REJECT, got ") + vpnsdk::wire::type_name(f.type));
+        }
+      }
+    } catch (const std::exception& e) {
+      cycle_error(cycle, s.timed_out ? std::string("timeout") : std::string(e.what()));
+    }
+    s.deadline.cancel();
+    boost::system::error_code ignored;
+    if (s.sock.is_open()) s.sock.close(ignored);  // FIN, or RST with linger 0
+    ++cycles_run_;
+  }
+
+  void cycles_done() {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                          cycles_start_).count();
+    for (const auto& [addr, times] : seen_) say("seen " + ipv4::to_string(addr) + " " + std::to_string(times));
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.0f", ms > 0 ? cycles_run_ * 1000.0 / static_cast<double>(ms) : 0.0);
+    say("cycles done=" + std::to_string(cycles_run_) + " welcome=" + std::to_string(cycle_welcome_) +
+        " reject=" + std::to_string(cycle_reject_) + " error=" + std::to_string(cycle_errors_) +
+        " aborted=" + std::to_string(cycle_aborted_) + " distinct=" + std::to_string(seen_.size()) +
+        " ms=" + std::to_string(ms) + " rate=" + rate + "/s");
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+  }
+
+  int cycles_exit_code() const {
+    const int want_welcome = cfg_.expect_welcome >= 0 ? cfg_.expect_welcome : hello_cycles();
+    const int want_reject = cfg_.expect_reject >= 0 ? cfg_.expect_reject : 0;
+    const bool ok = !interrupted_ && cycles_run_ == cfg_.cycles && cycle_welcome_ == want_welcome &&
+                    cycle_reject_ == want_reject && cycle_errors_ == 0;
+    return ok ? 0 : 1;
+  }
+
   asio::io_context& io_;
   Config cfg_;
   Bytes key_;
@@ -477,6 +637,12 @@ class LoadClient {
   bool phase_done_ = false;
   bool released_ = false;
   bool interrupted_ = false;
+  // --cycles
+  std::chrono::steady_clock::time_point cycles_start_{};
+  int lanes_ = 0, lanes_done_ = 0, next_cycle_ = 0, cycles_run_ = 0;
+  int cycle_welcome_ = 0, cycle_reject_ = 0, cycle_errors_ = 0, cycle_aborted_ = 0;
+  std::map<std::uint32_t, int> seen_;
+  char drain_buf_[4096];
 };
 
 }  // namespace
@@ -498,6 +664,12 @@ int main(int argc, char** argv) {
   app.add_option("--udp-to", cfg.udp_to, "ADDR:PORT: session 0 sends one UDP datagram there after WELCOME");
   app.add_option("--udp-src", cfg.udp_src, "source address of that datagram (default: the assigned address)");
   app.add_option("--udp-text", cfg.udp_text, "payload of that datagram");
+  app.add_flag("--no-read", cfg.no_read, "with --hold: never read after WELCOME (a peer that stopped reading)");
+  app.add_option("--rcvbuf", cfg.rcvbuf, "SO_RCVBUF in bytes, set before connecting")->check(CLI::Range(0, 1 << 26));
+  app.add_option("--cycles", cfg.cycles, "churn: this many connect/disconnect cycles over --sessions lanes")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--cycle-mode", cfg.cycle_mode, "how a cycle ends: bye, close, reset, nohello or mixed")
+      ->check(CLI::IsMember({"bye", "close", "reset", "nohello", "mixed"}));
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Fault: a client that stops reading. The server runs with
+# transport.stall_timeout = 3 s.
+#  - c3's namespace holds a protocol-level session (vh_loadclient --hold
+#    --no-read, SO_RCVBUF 4 KiB) that completes HELLO/WELCOME and then
+#    never reads again (it still sends KEEPALIVEs, so only the stall can end it);
+#  - c1 floods that session's tunnel address with UDP (1200-byte datagrams,
+#    paced) so the server's send queue for it fills up (queue_drops move);
+#  - meanwhile c1 sends 20 MiB to c2 over TCP through the hub (socat): it
+#    finishes, sha256 intact;
+#  - the stalled session is dropped ("peer stopped reading"): exactly one,
+#    transport_tcp.stalled = 1, host.sessions_active back to 2, and no
+#    sooner than stall_timeout after its queue first overflowed;
+#  - the server's VmRSS, sampled every 0.1 s through the whole test, stays
+#    under RSS_BOUND_KIB (see there for what was measured);
+#  - c1 and c2 still ping the hub and each other.
+source "$(dirname "$0")/lib.sh"
+lab_init fault_slow_reader
+lab_require_tools socat sha256sum
+[ -x "$VH_LOADCLIENT" ] || fail "vh_loadclient not built at $VH_LOADCLIENT"
+
+STALL_TIMEOUT=3
+MIB=20
+FLOOD_PPS=2000   # 1200-byte datagrams: 2.4 MB/s towards the stalled session
+FLOOD_LIMIT=40   # seconds the flood may run at most (it is stopped once the stall is seen)
+# Measured here (peak VmRSS over the test, 3 runs): ~21-26 MiB with a ~7 MiB
+# baseline: the stalled session's queue is at most 512 frames of 9.4 KiB
+# pool buffers (~4.8 MiB), c2's and c1's queues during the transfer likewise.
+# Bound with margin: 48 MiB (the pool alone could grow to 8192 buffers,
+# ~77 MiB: staying well under that shows the queues, not the pool, bound it).
+RSS_BOUND_KIB=$((48 * 1024))
+
+now_ms() { date +%s%3N; }
+
+lab_topology 3
+start_server --set "transport.stall_timeout=$STALL_TIMEOUT"
+start_client 1
+start_client 2
+wait_client 1
+wait_client 2
+lab_rss_kib "$SRV_PID"
+log "server VmRSS with two clients: $RSS KiB"
+lab_rss_sampler "$SRV_NS" "$SRV_PID" "$LAB_TMP/rss.samples"
+sampler_pid=$LAB_LAST_PID
+
+# --- the session that stops reading ----------------------------------------
+mkfifo "$LAB_TMP/stall.in"
+exec 7<>"$LAB_TMP/stall.in"  # we hold the write end: the client holds until we close it
+LAB_STDIN=$LAB_TMP/stall.in lab_bg "$(c_ns 3)" "$LAB_TMP/stall.log" "$VH_LOADCLIENT" --server "$(srv_underlay 3)" \
+  --port "$LAB_PORT" --key-file "$KEY" --sessions 1 --hold --no-read --rcvbuf 4096 --max-hold 80 --timeout 10
+stall_pid=$LAB_LAST_PID
+wait_for_log "$LAB_TMP/stall.log" "^not reading " 15 "$stall_pid"
+stalled_addr=$(awk '$1 == "welcome" { print $2; exit }' "$LAB_TMP/stall.log")
+[ -n "$stalled_addr" ] || fail "the stalling client got no address"
+log "session $stalled_addr completed HELLO/WELCOME and stopped reading"
+srv_stat host.sessions_active
+assert_eq "$STAT" 3 "server host.sessions_active with the stalled session"
+stat_get "$LAB_TMP/srv.stats" transport_tcp.queue_drops 0
+drops0=$STAT
+
+# --- flood it ----------------------------------------------------------------
+lab_bg "$(c_ns 1)" "$LAB_TMP/flood.log" python3 -c '
+import signal, socket, sys, time
+dst, pps, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+n = 0
+def done(*_):
+    print("flood sent %d datagrams" % n, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+payload = b"f" * 1200
+t0 = time.monotonic()
+print("flooding %s" % dst, flush=True)
+while time.monotonic() - t0 < limit:
+    for _ in range(20):
+        try:
+            s.sendto(payload, (dst, 9))
+            n += 1
+        except OSError:
+            pass
+    ahead = n / pps - (time.monotonic() - t0)
+    if ahead > 0:
+        time.sleep(ahead)
+done()
+' "$stalled_addr" "$FLOOD_PPS" "$FLOOD_LIMIT"
+flood_pid=$LAB_LAST_PID
+wait_for_log "$LAB_TMP/flood.log" "^flooding" 5 "$flood_pid"
+
+# The stalled session's queue fills up.
+end=$((SECONDS + 20))
+while :; do
+  srv_stat transport_tcp.queue_drops 0
+  [ "$STAT" -gt "$drops0" ] && break
+  [ "$SECONDS" -ge "$end" ] && fail "the stalled session's send queue did not overflow within 20 s"
+  sleep 0.1
+done
+t_full=$(now_ms)
+log "ok: the stalled session's send queue is full (transport_tcp.queue_drops $STAT)"
+
+# --- meanwhile: 20 MiB c1 -> c2 ---------------------------------------------
+head -c $((MIB * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin"
+lab_bg "$(c_ns 2)" "$LAB_TMP/socat-recv.log" timeout 60 socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
+recv_pid=$LAB_LAST_PID
+end=$((SECONDS + 10))
+until [ -n "$(ip netns exec "$(c_ns 2)" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
+  lab_alive "$recv_pid" || fail "socat receiver exited"
+  [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
+  sleep 0.1
+done
+log "sending $MIB MiB c1 -> ${CLIENT_ADDR[2]}:9000 while the stalled session's queue is full"
+t0=$(now_ms)
+lab_bg "$(c_ns 1)" "$LAB_TMP/socat-send.log" timeout 60 socat -u "OPEN:$LAB_TMP/send.bin" "TCP:${CLIENT_ADDR[2]}:9000"
+send_pid=$LAB_LAST_PID
+
+# The stall is detected and the session dropped.
+end=$((SECONDS + STALL_TIMEOUT + 15))
+while :; do
+  srv_stat transport_tcp.stalled 0
+  [ "$STAT" -ge 1 ] && break
+  [ "$SECONDS" -ge "$end" ] && fail "transport_tcp.stalled still 0 $((STALL_TIMEOUT + 15)) s after the queue filled"
+  sleep 0.1
+done
+t_stall=$(now_ms)
+log "stalled session dropped $((t_stall - t_full)) ms after its queue first overflowed (stall_timeout ${STALL_TIMEOUT} s)"
+[ $((t_stall - t_full)) -ge $((STALL_TIMEOUT * 1000 - 500)) ] ||
+  fail "the session was dropped $((t_stall - t_full)) ms after its queue filled: before stall_timeout"
+kill -TERM "$flood_pid"
+lab_wait_exit "$flood_pid" 5 || fail "the flood did not stop on SIGTERM"
+grep '^flood sent' "$LAB_TMP/flood.log" | sed 's/^/    /'
+
+# The transfer finishes, intact.
+lab_wait_exit "$send_pid" 60 || fail "the $MIB MiB transfer did not finish within 60 s"
+assert_eq "$LAB_EXIT_RC" 0 "socat sender exit status"
+lab_wait_exit "$recv_pid" 30 || fail "socat receiver did not finish"
+t1=$(now_ms)
+assert_eq "$LAB_EXIT_RC" 0 "socat receiver exit status"
+log "transfer took $((t1 - t0)) ms (stall detected $((t_stall - t0)) ms into it)"
+assert_eq "$(stat -c %s "$LAB_TMP/recv.bin")" $((MIB * 1024 * 1024)) "bytes received"
+assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)" \
+  "sha256 of the $MIB MiB received"
+
+# Exactly the stalled session went, for the right reason.
+wait_srv_stat host.sessions_active 2 10
+stat_get "$LAB_TMP/srv.stats" transport_tcp.stalled
+assert_eq "$STAT" 1 "server transport_tcp.stalled"
+stat_get "$LAB_TMP/srv.stats" router_hub.released
+assert_eq "$STAT" 1 "server router_hub.released (the stalled session's address)"
+stat_get "$LAB_TMP/srv.stats" transport_tcp.queue_drops
+log "server transport_tcp.queue_drops: $STAT"
+grep -q "peer stopped reading: send queue full for $STALL_TIMEOUT s" "$LAB_TMP/srv.log" ||
+  fail "server log does not say the peer stopped reading"
+log "ok: server log: $(grep -m1 -o "peer stopped reading.*" "$LAB_TMP/srv.log")"
+lab_ping "$(c_ns 1)" 10.10.0.1 5
+lab_ping "$(c_ns 2)" 10.10.0.1 5
+lab_ping "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
+lab_ping "$(c_ns 2)" "${CLIENT_ADDR[1]}" 3
+
+# Memory stayed bounded the whole time.
+lab_stop "$sampler_pid"
+lab_rss_peak "$LAB_TMP/rss.samples"
+peak=$RSS
+lab_rss_kib "$SRV_PID"
+log "server VmRSS: peak $peak KiB over $(wc -l <"$LAB_TMP/rss.samples") samples, now $RSS KiB (bound $RSS_BOUND_KIB KiB)"
+[ "$peak" -lt "$RSS_BOUND_KIB" ] || fail "server VmRSS peaked at $peak KiB: over the bound $RSS_BOUND_KIB KiB"
+log "ok: server VmRSS peak $peak KiB < $RSS_BOUND_KIB KiB"
+
+# The stalling client goes when told (its socket is long closed by the server).
+exec 7>&-
+lab_wait_exit "$stall_pid" 10 || fail "the stalling client did not exit after stdin EOF"
+log "stalling client exited with status $LAB_EXIT_RC"
