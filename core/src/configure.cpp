@@ -90,7 +90,9 @@ std::span<const OptionSpec> host_option_specs() { return kHostOptions; }
 vpnsdk::Options build_options(std::span<const OptionSpec> schema, const RawTable& raw, const std::string& owner,
                               const Position& table_where) {
   vpnsdk::Options out;
-  for (const auto& [name, value] : raw) {
+  for (const auto& entry : raw) {
+    const std::string& name = entry.first;  // (not a structured binding: clang < 16 cannot capture those)
+    const RawValue& value = entry.second;
     auto spec = std::find_if(schema.begin(), schema.end(), [&](const OptionSpec& s) { return name == s.name; });
     if (spec == schema.end())
       throw ManifestError(value.where,

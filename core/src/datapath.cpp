@@ -51,7 +51,9 @@ void Pipeline::deliver_local(vpnsdk::SessionId from, vpnsdk::PacketPtr p) {
   std::optional<vpnsdk::Assignment> self;
   guarded(*stages_.router, from, "local", [&] { self = router_->local(); });
   if (!self) return drop("local_unclaimed", find(from));
-  for (auto& [responder, stage] : responders_) {
+  for (auto& entry : responders_) {
+    vpnsdk::Responder* responder = entry.first;
+    StageInstance* stage = entry.second;
     vpnsdk::Verdict v = vpnsdk::Verdict::pass;
     // A throwing responder ends the session the packet came from, not the host.
     if (!guarded(*stage, from, "handle", [&] { v = responder->handle(*p, *self); })) return drop("responder_failed");

@@ -436,7 +436,9 @@ void Pipeline::arm_tick() {
 
 void Pipeline::tick() {
   const auto now = Clock::now();
-  for (auto& [id, s] : sessions_) {
+  for (auto& entry : sessions_) {
+    const vpnsdk::SessionId id = entry.first;
+    Session& s = entry.second;
     if (s.state == State::closing) continue;
     vpnsdk::HandshakeMessages out;
     Status st;
