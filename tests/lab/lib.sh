@@ -442,6 +442,20 @@ lab_ping() {
 
 # ------------------------------------------- faults, churn: measurements ---
 
+# lab_sanitized: true if $VPNHOST is built with AddressSanitizer. Its RSS is
+# then mostly ASan's own (shadow memory, redzones, and a quarantine of freed
+# memory, 256 MiB by default): memory bounds must allow for it.
+lab_sanitized() { grep -aqm1 __asan_init "$VPNHOST" 2>/dev/null; }
+
+# lab_asan_quarantine MB: under ASan, cap the quarantine of freed memory for
+# the processes this run starts from now on (exported ASAN_OPTIONS), so RSS
+# growth measures the program rather than the quarantine filling up.
+lab_asan_quarantine() {
+  lab_sanitized || return 0
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=$1"
+  log "AddressSanitizer build: quarantine capped at $1 MiB for this run (ASAN_OPTIONS=$ASAN_OPTIONS)"
+}
+
 # lab_rss_kib PID: RSS = the process's VmRSS in KiB (from /proc/PID/status).
 RSS=
 lab_rss_kib() {
@@ -483,7 +497,7 @@ lab_ifindex() {
 lab_assert_link_up() {
   local line
   line=$(ip -n "$1" -o link show dev "$2" 2>&1) || fail "$3: $2 does not exist in $1: $line"
-  echo "$line" | grep -q '[<,]UP[,>]' || fail "$3: $2 is not up: $line"
+  grep -q '[<,]UP[,>]' <<<"$line" || fail "$3: $2 is not up: $line"
 }
 
 # client_assigned_count I: how many times client I's current log says "assigned".
@@ -507,11 +521,35 @@ wait_client_assigned() {
   done
   addr=$(grep -Eo 'assigned 10\.10\.0\.[0-9]+/24' "${CLIENT_LOG[$i]}" | tail -n 1 | sed 's/assigned //; s#/24##')
   end=$((SECONDS + 5))  # the device is updated right after the log line
-  until ip -n "$(c_ns "$i")" -4 -o addr show dev "$P-t$i" 2>/dev/null | grep -q "inet $addr/24"; do
+  # (No "producer | grep -q" under pipefail: grep may exit before the
+  # producer has written everything, and the producer's SIGPIPE fails the pipe.)
+  until grep -q "inet $addr/24" <<<"$(ip -n "$(c_ns "$i")" -4 -o addr show dev "$P-t$i" 2>/dev/null)"; do
     [ "$SECONDS" -ge "$end" ] &&
       fail "client $i: TUN $P-t$i does not carry $addr/24: $(ip -n "$(c_ns "$i")" -o addr 2>&1)"
     sleep 0.05
   done
   CLIENT_ADDR[$i]=$addr
   log "client $i has $addr on $P-t$i (assignment #$n)"
+}
+
+# lab_ping_wait NS DST COUNT [PING ARGS...]: like lab_ping (every reply must
+# come back), but waits for late replies: ping -w DEADLINE stops only when
+# COUNT replies are in or the deadline passed. (With -c and -W, iputils ping
+# gives up on the last request max(2 * the slowest RTT so far, the interval)
+# after sending it - 50 ms here - so on a loaded machine, e.g. the sanitizer
+# build under ctest -j, a reply merely late counts as lost.) With -w, ping
+# may send a request more while one reply is late: every request sent must
+# be answered, and at least COUNT.
+lab_ping_wait() {
+  local ns=$1 dst=$2 count=$3 out rc sent got
+  shift 3
+  log "ping $dst x$count from $ns"
+  out=$(ip netns exec "$ns" ping -n -c "$count" -i 0.05 -w $((count / 10 + 5)) "$@" "$dst" 2>&1)
+  rc=$?
+  echo "$out" | tail -n 2 | sed 's/^/    /'
+  [ "$rc" = 0 ] || fail "ping $dst from $ns failed (rc $rc): $(echo "$out" | tail -n 3)"
+  sent=$(echo "$out" | grep -Eo '^[0-9]+ packets transmitted' | cut -d' ' -f1)
+  got=$(echo "$out" | grep -Eo ', [0-9]+ received' | tr -dc 0-9)
+  [ -n "$sent" ] && [ "$got" = "$sent" ] && [ "$got" -ge "$count" ] ||
+    fail "ping $dst from $ns lost packets: $sent sent, $got received"
 }

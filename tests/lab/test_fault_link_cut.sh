@@ -15,6 +15,7 @@
 #    connect_timeout + reconnect_max + 2 s (handshake on a busy machine) and
 #    pings the hub and c2, and c2 pings c1.
 source "$(dirname "$0")/lib.sh"
+: "${LAB_TIME_LIMIT:=90}"  # the guard ends (and cleans up) the run after 90 s
 lab_init fault_link_cut
 lab_require_tools nft
 
@@ -39,8 +40,8 @@ wait_client 1
 wait_client 2
 lab_ifindex "$(c_ns 1)" "$P-t1"
 ifx1=$IFINDEX
-lab_ping "$(c_ns 1)" 10.10.0.1 3
-lab_ping "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
+lab_ping_wait "$(c_ns 1)" 10.10.0.1 3
+lab_ping_wait "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
 srv_stat host.sessions_active
 assert_eq "$STAT" 2 "server host.sessions_active before the cut"
 stat_get "$LAB_TMP/srv.stats" router_hub.released 0
@@ -103,7 +104,7 @@ lab_alive "$SRV_PID" || fail "the server died"
 dropped=$(nft_c1 list table inet "$TABLE" | grep -Eo 'packets [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
 nft_c1 delete table inet "$TABLE" || fail "cannot delete nft table $TABLE"
 t_restore=$(now_ms)
-nft_c1 list tables | grep -q "$TABLE" && fail "nft table $TABLE still there"
+grep -q "$TABLE" <<<"$(nft_c1 list tables)" && fail "nft table $TABLE still there"
 log "link restored (the table had dropped $dropped packets)"
 assert_ge "$dropped" 1 "packets the cut dropped"
 while [ "$(client_assigned_count 1)" -lt 2 ]; do
@@ -118,9 +119,9 @@ log "client 1 assigned again $back_ms ms after the restore (bound $RETURN_BOUND_
 wait_client_assigned 1 2 5
 lab_ifindex "$(c_ns 1)" "$P-t1"
 assert_eq "$IFINDEX" "$ifx1" "client 1 TUN ifindex after the reconnect (the device was kept)"
-lab_ping "$(c_ns 1)" 10.10.0.1 5
-lab_ping "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
-lab_ping "$(c_ns 2)" "${CLIENT_ADDR[1]}" 3
+lab_ping_wait "$(c_ns 1)" 10.10.0.1 5
+lab_ping_wait "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
+lab_ping_wait "$(c_ns 2)" "${CLIENT_ADDR[1]}" 3
 srv_stat host.sessions_active
 assert_eq "$STAT" 2 "server host.sessions_active after the reconnect"
 srv_stat router_hub.assigned

@@ -14,6 +14,7 @@
 #  - then all three ping the hub and each other, still through the same
 #    TUN devices (same ifindex as before the kill).
 source "$(dirname "$0")/lib.sh"
+: "${LAB_TIME_LIMIT:=90}"  # the guard ends (and cleans up) the run after 90 s
 lab_init fault_server_kill
 
 RECONNECT_MIN_MS=200
@@ -37,8 +38,8 @@ for i in 1 2 3; do
   IFX[$i]=$IFINDEX
   log "client $i: TUN $P-t$i ifindex ${IFX[$i]}"
 done
-lab_ping "$(c_ns 1)" 10.10.0.1 3
-lab_ping "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
+lab_ping_wait "$(c_ns 1)" 10.10.0.1 3
+lab_ping_wait "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
 srv_stat host.sessions_active
 assert_eq "$STAT" 3 "server host.sessions_active before the kill"
 
@@ -115,10 +116,10 @@ for i in 1 2 3; do
 done
 
 # Everyone reaches the hub and each other again.
-for i in 1 2 3; do lab_ping "$(c_ns "$i")" 10.10.0.1 5; done
-lab_ping "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
-lab_ping "$(c_ns 2)" "${CLIENT_ADDR[3]}" 3
-lab_ping "$(c_ns 3)" "${CLIENT_ADDR[1]}" 3
+for i in 1 2 3; do lab_ping_wait "$(c_ns "$i")" 10.10.0.1 5; done
+lab_ping_wait "$(c_ns 1)" "${CLIENT_ADDR[2]}" 3
+lab_ping_wait "$(c_ns 2)" "${CLIENT_ADDR[3]}" 3
+lab_ping_wait "$(c_ns 3)" "${CLIENT_ADDR[1]}" 3
 srv_stat host.sessions_active
 assert_eq "$STAT" 3 "new server host.sessions_active"
 stat_get "$LAB_TMP/srv.stats" router_hub.assigned
