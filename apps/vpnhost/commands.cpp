@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "vpnhost/configure.hpp"
+#include "vpnhost/control_socket.hpp"
 #include "vpnhost/host.hpp"
 #include "vpnhost/keys.hpp"
 #include "vpnhost/manifest.hpp"
@@ -170,6 +173,52 @@ int cmd_pubkey() {
   }
   sodium_memzero(text.data(), text.size());
   return rc;
+}
+
+int cmd_status(const std::string& socket, const std::string& manifest, const Common& common, bool json) {
+  std::string path = socket;
+  if (path.empty() && !manifest.empty()) {
+    try {
+      path = host_settings(parse_manifest(manifest, common.overrides)).control_socket;
+    } catch (const ManifestError& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+    if (path.empty()) {
+      spdlog::error("{} turns the control socket off (control_socket = \"\"): nothing to ask", manifest);
+      return 1;
+    }
+  }
+  if (path.empty()) {
+    // The only host running with a default socket.
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/run/vpnhost", ec))
+      if (e.path().extension() == ".sock" && e.is_socket(ec)) found.push_back(e.path().string());
+    std::sort(found.begin(), found.end());
+    if (found.size() != 1) {
+      std::string list;
+      for (const auto& f : found) list += " " + f;
+      spdlog::error("{}; give --socket PATH or --plugins MANIFEST",
+                    found.empty() ? std::string("no control socket in /run/vpnhost")
+                                  : "several control sockets in /run/vpnhost:" + list);
+      return 1;
+    }
+    path = found.front();
+  }
+  std::string answer;
+  try {
+    answer = control_request(path, json ? "status json" : "status text");
+  } catch (const ControlError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  if (answer.rfind("error: ", 0) == 0 || answer.empty()) {
+    spdlog::error("{}: {}", path, answer.empty() ? "empty answer" : answer.substr(7, answer.find('\n') - 7));
+    return 1;
+  }
+  std::fwrite(answer.data(), 1, answer.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 }  // namespace vpnhost::app

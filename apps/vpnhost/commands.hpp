@@ -17,5 +17,8 @@ int cmd_plugins(const std::string& name, const std::vector<std::string>& extra_d
 int cmd_keygen(const std::string& file);
 // Reads a base64 private key from standard input, prints its public key.
 int cmd_pubkey();
+// Asks a running host over its control socket: `socket` if given, else the
+// one `manifest` names, else the only one in /run/vpnhost.
+int cmd_status(const std::string& socket, const std::string& manifest, const Common& common, bool json);
 
 }  // namespace vpnhost::app

@@ -7,7 +7,8 @@ int main(int argc, char** argv) {
   using namespace vpnhost::app;
   CLI::App app{"vpnhost: a layer-3 VPN assembled from plugins named in a manifest.\n"
                "  vpnhost --plugins manifests/server.manifest\n"
-               "  vpnhost check FILE | vpnhost plugins [NAME] | vpnhost keygen FILE | vpnhost pubkey < FILE"};
+               "  vpnhost check FILE | vpnhost plugins [NAME] | vpnhost keygen FILE | vpnhost pubkey < FILE\n"
+               "  vpnhost status [--json] [--socket PATH | --plugins MANIFEST]"};
   app.set_version_flag("--version", std::string("vpnhost ") + VPNHOST_VERSION);
   app.fallthrough();
 
@@ -39,6 +40,13 @@ int main(int argc, char** argv) {
 
   auto* pubkey = app.add_subcommand("pubkey", "print the public key of the private key read from standard input");
 
+  std::string status_socket;
+  bool status_json = false;
+  auto* status = app.add_subcommand("status", "show a running host's sessions and counters (over its control socket)");
+  status->add_option("--socket", status_socket, "the host's control socket (default: the one --plugins MANIFEST names, "
+                                                "else the only one in /run/vpnhost)");
+  status->add_flag("--json", status_json, "print JSON (docs/operations.md)");
+
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 
@@ -47,6 +55,7 @@ int main(int argc, char** argv) {
   if (*plugins) return cmd_plugins(plugin_name, plugin_dirs);
   if (*keygen) return cmd_keygen(key_file);
   if (*pubkey) return cmd_pubkey();
+  if (*status) return cmd_status(status_socket, manifest, common, status_json);
   if (manifest.empty()) {
     std::fputs(app.help().c_str(), stderr);
     std::fputs("\nnothing to do: give --plugins FILE or a subcommand\n", stderr);

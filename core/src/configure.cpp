@@ -2,6 +2,9 @@
 
 #include "vpnhost/text.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <array>
 #include <set>
@@ -13,7 +16,7 @@ using vpnsdk::OptionSpec;
 
 using vpnsdk::OptionType;
 
-constexpr std::array<OptionSpec, 15> kHostOptions{{
+constexpr std::array<OptionSpec, 17> kHostOptions{{
     {"plugin_path", OptionType::string_list, "", "directories searched for plugins before $VPNHOST_PLUGIN_PATH and the stock directory; relative to the manifest"},
     {"log_level", OptionType::string, "info", "trace, debug, info, warn, error, critical or off"},
     {"stats_interval", OptionType::integer, "0", "seconds between counter dumps to the log/stats file (0: only on SIGUSR1 and at exit)"},
@@ -29,6 +32,8 @@ constexpr std::array<OptionSpec, 15> kHostOptions{{
     {"reconnect_max", OptionType::integer, "30000", "client: longest reconnect delay in milliseconds"},
     {"on_server_bye", OptionType::string, "exit", "client: when the server shuts down (BYE shutdown): exit (status 0) or reconnect"},
     {"packet_buffers", OptionType::integer, "8192", "packet buffers in the pool (each ~9.4 KiB, allocated on demand)"},
+    {"control_socket", OptionType::string, "", "UNIX socket (mode 0600) for `vpnhost status`; not set: /run/vpnhost/<manifest name>.sock; \"\": none"},
+    {"metrics", OptionType::string, "", "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. \"127.0.0.1:9586\" (\"\": off)"},
 }};
 
 std::string valid_names(std::span<const OptionSpec> schema) {
@@ -117,6 +122,35 @@ vpnsdk::Options build_options(std::span<const OptionSpec> schema, const RawTable
   return out;
 }
 
+std::string parse_listen_address(const std::string& text, std::string& host, std::uint16_t& port) {
+  const std::string want = "expected HOST:PORT with a numeric address, e.g. \"127.0.0.1:9586\" or \"[::1]:9586\"";
+  std::size_t colon;
+  unsigned char buf[sizeof(in6_addr)];
+  if (!text.empty() && text[0] == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return want;
+    host = text.substr(1, close - 1);
+    colon = close + 1;
+    if (::inet_pton(AF_INET6, host.c_str(), buf) != 1) return want + " ('" + host + "' is not an IPv6 address)";
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return want;
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string::npos) return want + " (put an IPv6 address in brackets)";
+    if (::inet_pton(AF_INET, host.c_str(), buf) != 1) return want + " ('" + host + "' is not a numeric IPv4 address)";
+  }
+  const std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return want;
+  const int n = std::stoi(p);
+  if (n < 1 || n > 65535) return "port " + p + " is outside 1..65535";
+  port = static_cast<std::uint16_t>(n);
+  return "";
+}
+
+std::string default_control_socket(const std::filesystem::path& manifest_file) {
+  return "/run/vpnhost/" + manifest_file.stem().string() + ".sock";
+}
+
 HostSettings host_settings(const Manifest& m) {
   vpnsdk::Options o = build_options(kHostOptions, m.host, "[host]", m.host_where);
   HostSettings h;
@@ -159,6 +193,21 @@ HostSettings host_settings(const Manifest& m) {
   h.exit_on_server_bye = bye == "exit";
   if (h.handshake_timeout == 0) throw ManifestError(m.host.at("handshake_timeout").where, "handshake_timeout must be at least 1");
   if (h.packet_buffers < 64) throw ManifestError(m.host.at("packet_buffers").where, "packet_buffers must be at least 64");
+  if (m.host.count("control_socket")) {
+    h.control_socket_explicit = true;
+    h.control_socket = o.str("control_socket");
+    if (!h.control_socket.empty() && std::filesystem::path(h.control_socket).is_relative())
+      h.control_socket = (m.base_dir / h.control_socket).string();
+    if (h.control_socket.size() > 107)
+      throw ManifestError(m.host.at("control_socket").where, "control_socket path is longer than 107 bytes (a UNIX socket limit)");
+  } else {
+    h.control_socket = default_control_socket(m.file);
+  }
+  h.metrics = o.str("metrics");
+  if (!h.metrics.empty()) {
+    if (std::string err = parse_listen_address(h.metrics, h.metrics_host, h.metrics_port); !err.empty())
+      throw ManifestError(m.host.at("metrics").where, "metrics: " + err);
+  }
   return h;
 }
 

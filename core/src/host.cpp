@@ -4,12 +4,17 @@
 
 #include <array>
 #include <csignal>
+#include <ctime>
+#include <filesystem>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "vpnhost/control_socket.hpp"
 #include "vpnhost/counters.hpp"
+#include "vpnhost/metrics_http.hpp"
+#include "vpnhost/ops.hpp"
 #include "vpnhost/pipeline.hpp"
 
 namespace vpnhost {
@@ -42,6 +47,7 @@ class Host {
       exit_code_ = code;
       io_.stop();
     };
+    if (!start_ops()) return 1;
     if (auto st = pipeline_->start(); !st.ok()) {
       spdlog::error("cannot start: {}", st.message);
       return 1;
@@ -51,6 +57,7 @@ class Host {
     if (cfg_.host.stats_interval > 0) arm_stats();
     spdlog::info("vpnhost {} running ({})", VPNHOST_VERSION, cfg_.manifest.file.string());
     run_loop();
+    stop_ops();
     dump_stats(true);
     return exit_code_;
   }
@@ -107,6 +114,71 @@ class Host {
         spdlog::error("unhandled non-standard exception in the event loop");
       }
     }
+  }
+
+  // Operations: the control socket (`vpnhost status`) and the metrics
+  // endpoint. A control socket the manifest names must work; the default one
+  // is best effort (e.g. not root, or another host with the same manifest
+  // name already has it).
+  bool start_ops() {
+    const auto& h = cfg_.host;
+    if (!h.control_socket.empty()) {
+      control_ = std::make_unique<ControlServer>(io_, [this](const std::string& request) { return control(request); });
+      try {
+        control_->open(h.control_socket);
+        spdlog::info("control socket {} (vpnhost status)", h.control_socket);
+      } catch (const ControlError& e) {
+        control_.reset();
+        if (h.control_socket_explicit) {
+          spdlog::error("cannot start: {}", e.what());
+          return false;
+        }
+        spdlog::warn("{}; `vpnhost status` is not available (set [host] control_socket to choose a path, \"\" for none)",
+                     e.what());
+      }
+    }
+    if (!h.metrics.empty()) {
+      metrics_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(snapshot()); });
+      try {
+        metrics_->open(h.metrics_host, h.metrics_port);
+        spdlog::info("metrics at http://{}/metrics", h.metrics);
+      } catch (const std::exception& e) {
+        spdlog::error("cannot start: {}", e.what());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void stop_ops() {
+    if (control_) control_->close();
+    if (metrics_) metrics_->close();
+  }
+
+  std::string control(const std::string& request) {
+    if (request == "status" || request == "status json") return render_status_json(snapshot());
+    if (request == "status text") return render_status_table(snapshot());
+    if (request == "metrics") return render_metrics(snapshot());
+    return "error: unknown request '" + request + "'; known: status, status json, status text, metrics\n";
+  }
+
+  StatusSnapshot snapshot() {
+    StatusSnapshot s;
+    s.version = VPNHOST_VERSION;
+    std::error_code ec;
+    const auto abs = std::filesystem::absolute(cfg_.manifest.file, ec);
+    s.manifest = ec ? cfg_.manifest.file.string() : abs.lexically_normal().string();
+    s.pid = static_cast<long>(::getpid());
+    s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    s.now = static_cast<std::int64_t>(std::time(nullptr));
+    // Pipeline order: transport, cipher, router, device, responders.
+    for (auto stage : {vpnsdk::Stage::transport, vpnsdk::Stage::cipher, vpnsdk::Stage::router, vpnsdk::Stage::device,
+                       vpnsdk::Stage::responder})
+      for (const auto& r : cfg_.stages)
+        if (r.entry->stage == stage) s.stages.push_back({vpnsdk::stage_name(stage), r.entry->table, r.entry->plugin});
+    if (pipeline_) s.sessions = pipeline_->session_snapshots();
+    s.counters = counters_.snapshot();
+    return s;
   }
 
   void watch_signals() {
@@ -189,6 +261,9 @@ class Host {
   boost::asio::steady_timer stats_timer_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> stdin_;
   std::array<char, 512> stdin_buf_{};
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::unique_ptr<ControlServer> control_;  // after io_: closed before it
+  std::unique_ptr<MetricsServer> metrics_;
   Stages stages_;
   std::unique_ptr<Pipeline> pipeline_;
   int exit_code_ = 0;

@@ -30,6 +30,12 @@ struct HostSettings {
   std::int64_t reconnect_min = 1000;   // ms
   std::int64_t reconnect_max = 30000;  // ms
   bool exit_on_server_bye = true;
+  // Operations (docs/operations.md)
+  std::string control_socket;            // "" = none
+  bool control_socket_explicit = false;  // set in the manifest: failing to create it ends start-up
+  std::string metrics;                   // "HOST:PORT" or "" = off
+  std::string metrics_host;
+  std::uint16_t metrics_port = 0;
 };
 
 std::span<const vpnsdk::OptionSpec> host_option_specs();
@@ -40,6 +46,13 @@ vpnsdk::Options build_options(std::span<const vpnsdk::OptionSpec> schema, const 
                               const std::string& owner, const Position& table_where);
 
 HostSettings host_settings(const Manifest& m);
+
+// The control socket of a manifest that does not set one: /run/vpnhost/<file stem>.sock.
+std::string default_control_socket(const std::filesystem::path& manifest_file);
+
+// Parses "HOST:PORT" (the metrics endpoint): HOST a numeric IPv4 address or
+// "[IPv6]", PORT 1..65535. Returns an error message, or "" when valid.
+std::string parse_listen_address(const std::string& text, std::string& host, std::uint16_t& port);
 
 struct ResolvedStage {
   const StageEntry* entry = nullptr;

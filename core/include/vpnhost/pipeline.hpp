@@ -25,6 +25,7 @@
 #include "vpnhost/log_limiter.hpp"
 
 #include "vpnhost/counters.hpp"
+#include "vpnhost/ops.hpp"
 #include "vpnhost/protocol.hpp"
 #include "vpnhost/stage_instance.hpp"
 #include "vpnsdk/sdk.hpp"
@@ -68,6 +69,8 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   // Refreshes gauges and renders counters plus one block per session.
   std::string stats_text();
   std::size_t session_count() const { return sessions_.size(); }
+  // One entry per session, sorted by id, for `vpnhost status` (pipeline_snapshot.cpp).
+  std::vector<SessionSnapshot> session_snapshots() const;
 
   // TransportSink
   void opened(const vpnsdk::SessionInfo& info) override;
