@@ -1,0 +1,64 @@
+// The plugin's counters, registered once with the host.
+#pragma once
+#include <cstdint>
+
+#include "vpnsdk/counters.hpp"
+
+namespace transport_udp {
+
+struct UdpCounters {
+  explicit UdpCounters(vpnsdk::Counters& c)
+      : sessions_opened(c.counter("sessions_opened")),
+        sessions_closed(c.counter("sessions_closed")),
+        sessions_refused(c.counter("sessions_refused")),
+        frames_in(c.counter("frames_in")),
+        frames_out(c.counter("frames_out")),
+        bytes_in(c.counter("bytes_in")),
+        bytes_out(c.counter("bytes_out")),
+        recv_calls(c.counter("recv_calls")),
+        send_calls(c.counter("send_calls")),
+        bad_datagrams(c.counter("bad_datagrams")),
+        oversize(c.counter("oversize")),
+        unknown_peer(c.counter("unknown_peer")),
+        empty_datagrams(c.counter("empty_datagrams")),
+        keepalives_sent(c.counter("keepalives_sent")),
+        retransmits(c.counter("retransmits")),
+        replies_resent(c.counter("replies_resent")),
+        duplicates(c.counter("duplicates")),
+        early_frames(c.counter("early_frames")),
+        queue_drops(c.counter("queue_drops")),
+        send_rejects(c.counter("send_rejects")),
+        send_errors(c.counter("send_errors")),
+        recv_errors(c.counter("recv_errors")),
+        port_unreachable(c.counter("port_unreachable")),
+        close_drops(c.counter("close_drops")),
+        pool_exhausted(c.counter("pool_exhausted")) {}
+
+  std::uint64_t& sessions_opened;
+  std::uint64_t& sessions_closed;
+  std::uint64_t& sessions_refused;  // server: max_sessions or new_sessions_per_second reached
+  std::uint64_t& frames_in;         // frames delivered to the host
+  std::uint64_t& frames_out;        // datagrams the socket took (retransmissions and copies included)
+  std::uint64_t& bytes_in;          // datagram bytes (frame header included) of frames_in
+  std::uint64_t& bytes_out;         // datagram bytes of frames_out
+  std::uint64_t& recv_calls;        // recvmmsg calls that returned datagrams
+  std::uint64_t& send_calls;        // sendmmsg calls
+  std::uint64_t& bad_datagrams;     // not exactly one valid frame: dropped
+  std::uint64_t& oversize;          // larger than a packet buffer: dropped
+  std::uint64_t& unknown_peer;      // server: from an unknown source, of a type that opens no session
+  std::uint64_t& empty_datagrams;   // zero-length datagrams (the peer's NAT keepalives): ignored
+  std::uint64_t& keepalives_sent;   // zero-length datagrams we sent (option keepalive)
+  std::uint64_t& retransmits;       // HELLO/HANDSHAKE sent again, unanswered
+  std::uint64_t& replies_resent;    // server: WELCOME/REJECT/HANDSHAKE sent again for a duplicate
+  std::uint64_t& duplicates;        // duplicate control frames not passed to the host
+  std::uint64_t& early_frames;      // client: DATA before WELCOME (lost or reordered WELCOME): dropped
+  std::uint64_t& queue_drops;       // send(): the socket queue was full
+  std::uint64_t& send_rejects;      // send(): no headroom, too large for a datagram, or unknown type
+  std::uint64_t& send_errors;       // the kernel refused a datagram (other than "try again")
+  std::uint64_t& recv_errors;
+  std::uint64_t& port_unreachable;  // client: ICMP port unreachable from the server: session ended
+  std::uint64_t& close_drops;       // client: datagrams still queued when close() timed out
+  std::uint64_t& pool_exhausted;    // receive: no packet buffer, datagram dropped
+};
+
+}  // namespace transport_udp

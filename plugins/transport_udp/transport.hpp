@@ -1,0 +1,129 @@
+// UdpTransport: vpnsdk::Transport over UDP, one wire v1 frame per datagram.
+// Listen mode serves every session on one socket, a session per source
+// address:port, opened by its first HELLO/HANDSHAKE datagram (option
+// open_on), bounded by max_sessions and new_sessions_per_second. Connect
+// mode opens one connected socket per connection (Role::initiator) and
+// supports reconnect(). ControlState (control.hpp) makes the handshake
+// survive loss and duplication. Keeps the SDK's promises: no sink callback
+// inside start/send/close/reconnect, none after stop().
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vpnsdk/asio.hpp"
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config.hpp"
+#include "control.hpp"
+#include "counters.hpp"
+#include "datagram_socket.hpp"
+#include "peer.hpp"
+#include "vpnsdk/context.hpp"
+#include "vpnsdk/transport.hpp"
+#include "vpnsdk/wire.hpp"
+
+namespace transport_udp {
+
+class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
+ public:
+  using udp = boost::asio::ip::udp;
+  using Clock = std::chrono::steady_clock;
+
+  explicit UdpTransport(const vpnsdk::HostContext& ctx);
+  ~UdpTransport() override;
+  UdpTransport(const UdpTransport&) = delete;
+  UdpTransport& operator=(const UdpTransport&) = delete;
+
+  vpnsdk::Overhead overhead() const override { return {vpnsdk::wire::kHeaderSize, 0}; }
+  vpnsdk::Status start(vpnsdk::TransportSink& sink) override;
+  vpnsdk::Status send(vpnsdk::SessionId id, vpnsdk::Batch frames) override;
+  void close(vpnsdk::SessionId id, const vpnsdk::Status& why) override;
+  vpnsdk::Status reconnect() override;
+  void stop() override;
+
+ private:
+  struct Session {
+    Session(boost::asio::io_context& io, vpnsdk::SessionInfo i, Peer p)
+        : info(std::move(i)), peer(p), ctl(info.role), rtx_timer(io) {}
+    vpnsdk::SessionInfo info;
+    Peer peer;  // server: where its datagrams come from and go to
+    ControlState ctl;
+    boost::asio::steady_timer rtx_timer;
+    std::chrono::milliseconds rtx_delay{0};
+    unsigned rtx_sent = 0;
+    Clock::time_point last_tx{};
+  };
+  struct Group {  // the frames of one session in one received batch
+    vpnsdk::SessionId id = 0;
+    std::vector<vpnsdk::PacketPtr> frames;
+  };
+
+  // SocketOwner (transport_recv.cpp)
+  void on_datagrams(DatagramSocket& s, std::span<RxDatagram> batch) override;
+  void on_socket_error(DatagramSocket& s, int err) override;
+  void on_drained(DatagramSocket& s) override;
+  void classify(RxDatagram& d);
+  Session* session_for(RxDatagram& d, std::uint8_t type);
+  std::vector<vpnsdk::PacketPtr>& group_of(vpnsdk::SessionId id);
+  void deliver_groups();
+
+  // Wraps a completion handler: nothing once stop() ran or the transport is
+  // gone, and never an exception into io.run().
+  template <class F>
+  auto guarded(F f);
+
+  Session* find(vpnsdk::SessionId id);
+  vpnsdk::Status listen();
+  void connect();
+  void on_resolved(const boost::system::error_code& ec, const udp::resolver::results_type& results);
+  void connect_failed(const std::string& reason);
+  Session* open_session(const Peer& peer, vpnsdk::Role role);
+  bool take_token();
+  const Peer* dest(const Session& s) const { return cfg_.server() ? &s.peer : nullptr; }
+  DatagramSocket* socket_of(const Session& s);
+  void send_copy(Session& s, std::span<const std::byte> datagram);
+  void arm_retransmit(Session& s, bool fresh);
+  void retransmit(vpnsdk::SessionId id);
+  void arm_keepalive();
+  void keepalive_tick();
+  void end_client_session(const vpnsdk::Status& why);  // from the loop: closed() at once
+  void finish_client_close();
+  void retire(std::unique_ptr<DatagramSocket> s);
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<spdlog::logger> log_;
+  Config cfg_;
+  UdpCounters n_;
+  vpnsdk::PacketPool& pool_;
+  vpnsdk::TransportSink* sink_ = nullptr;
+  std::shared_ptr<int> guard_;  // handlers hold a weak_ptr; reset by stop()
+
+  std::unique_ptr<DatagramSocket> socket_;  // server: the one; client: this connection's
+  std::vector<std::unique_ptr<DatagramSocket>> retired_;  // closed, destroyed later (never inside a callback)
+  std::unordered_map<Peer, vpnsdk::SessionId, PeerHash> by_peer_;
+  std::unordered_map<vpnsdk::SessionId, std::unique_ptr<Session>> sessions_;
+  vpnsdk::SessionId next_id_ = 1;
+
+  // client
+  udp::resolver resolver_;
+  boost::asio::steady_timer connect_timer_;
+  bool connect_pending_ = false;
+  std::unique_ptr<DatagramSocket> closing_socket_;  // flushing after close()
+  vpnsdk::SessionId closing_id_ = 0;
+  vpnsdk::Status closing_why_;
+  boost::asio::steady_timer close_timer_;
+
+  boost::asio::steady_timer keepalive_timer_;
+  double tokens_ = 0;  // new-session token bucket (server)
+  Clock::time_point refilled_{};
+  std::vector<Group> groups_;
+  std::size_t ngroups_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace transport_udp

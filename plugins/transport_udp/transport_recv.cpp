@@ -1,0 +1,153 @@
+// UdpTransport's receive side: datagrams -> sessions -> sink.received().
+#include <cerrno>
+#include <cstring>
+
+#include "datagram.hpp"
+#include "transport.hpp"
+
+namespace transport_udp {
+
+using vpnsdk::Code;
+using vpnsdk::Status;
+
+// Every datagram of the batch is checked and sorted into its session's
+// group (opening sessions as needed), then each group goes to the host in
+// one received() call, in arrival order within the session.
+void UdpTransport::on_datagrams(DatagramSocket& sock, std::span<RxDatagram> batch) {
+  if (stopped_ || &sock != socket_.get()) return;  // a retired socket's last batch: nobody wants it
+  ngroups_ = 0;
+  for (RxDatagram& d : batch) {
+    classify(d);
+    if (stopped_) break;
+  }
+  deliver_groups();
+}
+
+void UdpTransport::classify(RxDatagram& d) {
+  vpnsdk::PacketBuffer& b = *d.buf;
+  if (d.truncated || b.size() > pool_.config().payload + vpnsdk::wire::kHeaderSize) {
+    ++n_.oversize;
+    if (log_->should_log(spdlog::level::trace)) log_->trace("dropped an oversize datagram from {}", d.from.text());
+    return;
+  }
+  if (b.empty()) {  // the peer's NAT keepalive
+    ++n_.empty_datagrams;
+    return;
+  }
+  const ParsedDatagram p = parse_datagram(b.bytes());
+  if (!p.ok) {
+    ++n_.bad_datagrams;
+    if (log_->should_log(spdlog::level::trace))
+      log_->trace("dropped a datagram of {} bytes from {}: {}", b.size(), d.from.text(), p.problem);
+    return;
+  }
+  Session* s = session_for(d, p.type);
+  if (s == nullptr) return;
+  std::span<const std::byte> resend;
+  const ControlState::Verdict v = s->ctl.on_receive(p.type, b.bytes(), resend);
+  if (!resend.empty()) {
+    ++n_.replies_resent;
+    const Bytes copy(resend.begin(), resend.end());
+    send_copy(*s, copy);
+  }
+  if (s->ctl.pending().empty()) s->rtx_timer.cancel();  // answered
+  if (v == ControlState::Verdict::duplicate) {
+    ++n_.duplicates;
+    if (log_->should_log(spdlog::level::debug))
+      log_->debug("session {}: duplicate {} dropped{}", s->info.id, vpnsdk::wire::type_name(p.type),
+                  resend.empty() ? "" : ", answer sent again");
+    return;
+  }
+  if (v == ControlState::Verdict::early) {
+    ++n_.early_frames;
+    return;
+  }
+  b.pull(vpnsdk::wire::kHeaderSize);
+  b.meta.frame_type = p.type;
+  b.meta.session = s->info.id;
+  group_of(s->info.id).push_back(std::move(d.buf));
+}
+
+UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, std::uint8_t type) {
+  if (!cfg_.server()) {  // the connected socket hears only the server
+    if (sessions_.empty()) {
+      ++n_.unknown_peer;
+      return nullptr;
+    }
+    return sessions_.begin()->second.get();
+  }
+  if (auto it = by_peer_.find(d.from); it != by_peer_.end()) return find(it->second);
+  if ((cfg_.open_types & (1u << type)) == 0) {
+    ++n_.unknown_peer;  // e.g. DATA from a client whose session ended here
+    if (log_->should_log(spdlog::level::trace))
+      log_->trace("dropped {} from {}: no session, and it opens none", vpnsdk::wire::type_name(type), d.from.text());
+    return nullptr;
+  }
+  if (sessions_.size() >= cfg_.max_sessions || !take_token()) {
+    ++n_.sessions_refused;
+    if (log_->should_log(spdlog::level::debug))
+      log_->debug("no session for {}: {}", d.from.text(),
+                  sessions_.size() >= cfg_.max_sessions ? "max_sessions reached" : "new_sessions_per_second reached");
+    return nullptr;
+  }
+  return open_session(d.from, vpnsdk::Role::responder);  // nullptr if the host closed it at once
+}
+
+std::vector<vpnsdk::PacketPtr>& UdpTransport::group_of(vpnsdk::SessionId id) {
+  for (std::size_t i = 0; i < ngroups_; ++i)
+    if (groups_[i].id == id) return groups_[i].frames;
+  if (ngroups_ == groups_.size()) {
+    groups_.emplace_back();
+    groups_.back().frames.reserve(cfg_.recv_batch);
+  }
+  Group& g = groups_[ngroups_++];
+  g.id = id;
+  return g.frames;
+}
+
+void UdpTransport::deliver_groups() {
+  for (std::size_t i = 0; i < ngroups_; ++i) {
+    Group& g = groups_[i];
+    if (stopped_ || find(g.id) == nullptr || g.frames.empty()) {  // stopped, or closed by an earlier call
+      g.frames.clear();
+      continue;
+    }
+    std::uint64_t bytes = 0;
+    for (const auto& p : g.frames) bytes += p->size() + vpnsdk::wire::kHeaderSize;
+    n_.frames_in += g.frames.size();
+    n_.bytes_in += bytes;
+    if (log_->should_log(spdlog::level::trace))
+      log_->trace("session {}: {} frame(s), {} bytes in", g.id, g.frames.size(), bytes);
+    try {
+      sink_->received(g.id, vpnsdk::Batch(g.frames.data(), g.frames.size()));
+    } catch (const std::exception& e) {
+      log_->error("sink.received threw: {}", e.what());
+    } catch (...) {
+      log_->error("sink.received threw");
+    }
+    g.frames.clear();
+  }
+  ngroups_ = 0;
+}
+
+void UdpTransport::on_socket_error(DatagramSocket& sock, int err) {
+  if (stopped_ || &sock != socket_.get()) return;
+  if (cfg_.server()) {  // an unconnected socket reports nothing that concerns one session
+    log_->debug("socket error: {}", std::strerror(err));
+    return;
+  }
+  if (err != ECONNREFUSED) {
+    log_->debug("socket error: {}", std::strerror(err));
+    return;
+  }
+  // ICMP port unreachable: nothing listens on the server's port (stopped or
+  // restarting). Like a TCP reset: the session ends, the host reconnects.
+  ++n_.port_unreachable;
+  end_client_session(Status::error(Code::io, "the server's UDP port is unreachable (ICMP port unreachable)"));
+}
+
+void UdpTransport::on_drained(DatagramSocket& sock) {
+  if (!stopped_ && &sock == closing_socket_.get()) finish_client_close();
+}
+
+}  // namespace transport_udp
