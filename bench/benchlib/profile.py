@@ -124,12 +124,14 @@ def syscalls(lab, topo, chosen, ping_count, udp_duration):
             udp = measure.udp_small(lab, topo, s, udp_duration)
             per_udp = _stat_collect(st)
             delivered = udp["sent"] - udp["lost"]
+            task_ms = [d["task_ms"] for d in per_udp.values() if d.get("task_ms") is not None]
             out[s.key] = {
                 "ping": {w: {k: (v / ping["replies"] if v is not None and k != "task_ms" else v)
                              for k, v in d.items()} for w, d in per_ping.items()},
                 "udp64": {w: {k: (v / delivered if v is not None and k != "task_ms" and delivered else v)
                               for k, v in d.items()} for w, d in per_udp.items()},
-                "rtt_p50_ms": ping["p50_ms"], "udp64_pps": udp["pps"]}
+                "rtt_p50_ms": ping["p50_ms"], "udp64_pps": udp["pps"],
+                "udp64_us_per_packet": sum(task_ms) * 1000 / delivered if delivered and len(task_ms) == 3 else None}
             lab.stop(srv)
         except Exception as e:  # noqa: BLE001 - one row's failure must not end the run
             out[s.key] = {"error": str(e)}

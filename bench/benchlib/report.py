@@ -105,15 +105,17 @@ def cpu_table(detail, labels, system_keys):
 
 
 def syscall_table(sc, labels):
-    """System calls (sc) and context switches (cs) per ping and per delivered
-    64-byte packet, per tunnel process."""
+    """Per tunnel process: system calls (sc) and context switches (cs) per
+    ping and per delivered 64-byte packet, and the CPU microseconds per
+    delivered packet (task clock / packets) of all three together."""
     if not sc:
         return "(not measured)"
-    rows = ["| system | per ping: S sc/cs | A sc/cs | B sc/cs | per 64-B packet: S sc/cs | A sc/cs | B sc/cs |",
-            "|---|--:|--:|--:|--:|--:|--:|"]
+    rows = ["| system | per ping: S sc/cs | A sc/cs | B sc/cs | per 64-B packet: S sc/cs | A sc/cs | B sc/cs "
+            "| CPU µs per 64-B packet (S+A+B) |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|"]
     for key, r in sc.items():
         if "error" in r:
-            rows.append(f"| {labels.get(key, key)} | failed: {r['error'][:80]} |||||| ")
+            rows.append(f"| {labels.get(key, key)} | failed: {r['error'][:80]} ||||||| ")
             continue
         cells = [labels.get(key, key)]
         for phase in ("ping", "udp64"):
@@ -121,6 +123,8 @@ def syscall_table(sc, labels):
                 d = r[phase].get(who, {})
                 a, b = d.get("syscalls"), d.get("ctxsw")
                 cells.append("n/a" if a is None or b is None else f"{a:.1f} / {b:.2f}")
+        us = r.get("udp64_us_per_packet")
+        cells.append("n/a" if us is None else f"{us:.1f}")
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -1,0 +1,1 @@
+"""Helpers of bench/bench.py: lab, topology, systems, measurements, scale, profile, report."""
