@@ -10,7 +10,10 @@
 # Environment (set by ctest): VPNHOST (the binary), VPNHOST_BUILD_DIR,
 # VPNHOST_SOURCE_DIR. Optional: VH_LOADCLIENT, LAB_LOG_LEVEL (default debug),
 # LAB_KEEP_TMP=1 (keep the run's temp dir), CI or LAB_STRICT (a missing
-# capability fails instead of skipping).
+# capability fails instead of skipping). LAB_TRANSPORT=udp runs the
+# stock server/client over transport_udp (manifests/*-udp.manifest) instead
+# of transport_tcp; tests/lab/test_udp_transport_*.sh source other tests
+# with it set.
 #
 # Layout of a run (lab_topology N): namespace $P-srv holds one veth per
 # client, $P-s<i> = 172.31.<i>.1/24; client namespace $P-c<i> holds the peer
@@ -27,6 +30,17 @@ LABTOOL="python3 $LAB_SOURCE_DIR/tests/lab/labtool.py"
 SERVER_MANIFEST=$LAB_SOURCE_DIR/manifests/server.manifest
 CLIENT_MANIFEST=$LAB_SOURCE_DIR/manifests/client.manifest
 LAB_PORT=5000  # the stock manifests' port
+# LAB_TRANSPORT: tcp (default) or udp - which stock manifests start_server
+# and start_client use. A test that brings its own manifests ignores it.
+LAB_TRANSPORT=${LAB_TRANSPORT:-tcp}
+case "$LAB_TRANSPORT" in
+  tcp) ;;
+  udp)
+    SERVER_MANIFEST=$LAB_SOURCE_DIR/manifests/server-udp.manifest
+    CLIENT_MANIFEST=$LAB_SOURCE_DIR/manifests/client-udp.manifest
+    ;;
+  *) echo "FAIL: LAB_TRANSPORT must be tcp or udp, got '$LAB_TRANSPORT'"; exit 1 ;;
+esac
 LAB_LOG_LEVEL=${LAB_LOG_LEVEL:-debug}
 
 LAB_NAME=lab
@@ -66,6 +80,7 @@ lab_require_tools() {
 
 lab_init() {
   LAB_NAME=$1
+  [ "$LAB_TRANSPORT" = tcp ] || LAB_NAME=$1-$LAB_TRANSPORT
   [ "$(id -u)" = 0 ] || lab_skip "needs root (network namespaces, TUN)"
   [ -c /dev/net/tun ] || lab_skip "needs /dev/net/tun"
   lab_require_tools ip ping ss python3 timeout
@@ -87,6 +102,36 @@ lab_init() {
   trap 'lab_on_signal TERM 143' TERM
   lab_start_guard
   log "run prefix $P, temp dir $LAB_TMP, vpnhost $VPNHOST"
+  [ "$LAB_TRANSPORT" = tcp ] || lab_transport_setup
+}
+
+# LAB_TRANSPORT=udp: say so, and let tests that run vh_loadclient get its
+# UDP mode without knowing (a wrapper that adds --udp).
+lab_transport_setup() {
+  log "transport: $LAB_TRANSPORT (server $(basename "$SERVER_MANIFEST"), client $(basename "$CLIENT_MANIFEST"))"
+  if [ "$LAB_TRANSPORT" = udp ] && [ -x "$VH_LOADCLIENT" ]; then
+    printf '#!/bin/sh\nexec %q --udp "$@"\n' "$VH_LOADCLIENT" >"$LAB_TMP/vh_loadclient-udp"
+    chmod 755 "$LAB_TMP/vh_loadclient-udp"
+    VH_LOADCLIENT=$LAB_TMP/vh_loadclient-udp
+  fi
+}
+
+# lab_assert_transport_used: the running server really carries its sessions
+# over LAB_TRANSPORT (its log and its transport plugin's counters say so).
+lab_assert_transport_used() {
+  [ -n "$SRV_PID" ] && lab_alive "$SRV_PID" || fail "no server running to check the transport of"
+  grep -q "listening on $LAB_TRANSPORT " "$LAB_TMP/srv.log" 2>/dev/null ||
+    [ "$LAB_TRANSPORT" = tcp ] || fail "the server log does not say 'listening on $LAB_TRANSPORT'"
+  srv_stat "transport_$LAB_TRANSPORT.frames_in" 0
+  assert_ge "$STAT" 1 "server transport_$LAB_TRANSPORT.frames_in"
+}
+
+# lab_listening NS PORT: true if something in NS listens on PORT with the
+# lab's transport (a TCP listener, or a bound UDP socket).
+lab_listening() {
+  local flags=-Hltn
+  [ "$LAB_TRANSPORT" = udp ] && flags=-Hlun
+  [ -n "$(ip netns exec "$1" ss "$flags" "sport = :$2" 2>/dev/null)" ]
 }
 
 # The guard: a detached watcher (own session, reparented away from this
@@ -344,7 +389,7 @@ start_server() {
     --set "cipher.key_file=$KEY" --stats-file "$LAB_TMP/srv.stats" --log-level "$LAB_LOG_LEVEL" "$@"
   SRV_PID=$LAB_LAST_PID
   local end=$((SECONDS + 15))
-  until [ -n "$(ip netns exec "$SRV_NS" ss -Hltn "sport = :$LAB_PORT" 2>/dev/null)" ]; do
+  until lab_listening "$SRV_NS" "$LAB_PORT"; do
     lab_alive "$SRV_PID" || fail "server exited during start-up"
     [ "$SECONDS" -ge "$end" ] && fail "server not listening on :$LAB_PORT after 15 s"
     sleep 0.1

@@ -34,6 +34,10 @@
 //   cycles done=N welcome=W reject=R error=E aborted=A distinct=D ms=T rate=C/s
 // --expect-welcome defaults to the cycles that send HELLO; exit 0 if every
 // expectation held.
+// --udp: the same over transport_udp (one frame per datagram, a connected
+// UDP socket per session). HELLO and the ping are sent again every 0.5 s
+// (doubling, at most 2 s) until answered, as transport_udp does; copies of
+// WELCOME are ignored; BYE is sent twice. Not with --cycles.
 // Single-threaded Boost.Asio; every wait is bounded.
 #include <utility>  // first: Boost 1.74 awaitable.hpp lacks it under C++20
 
@@ -44,6 +48,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -73,6 +78,7 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
+using asio::ip::udp;
 using Bytes = std::vector<std::byte>;
 namespace ipv4 = vpnsdk::ipv4;
 namespace proto = vpnhost::protocol;
@@ -99,6 +105,7 @@ struct Config {
   int rcvbuf = 0;            // SO_RCVBUF before connect (0: system default)
   int cycles = 0;            // churn: connect/disconnect cycles in total (0: off)
   std::string cycle_mode = "bye";
+  bool udp = false;          // transport_udp instead of transport_tcp
 };
 
 enum class CycleKind { bye, close, reset, nohello };
@@ -203,8 +210,13 @@ struct Frame {
 enum class State { pending, welcomed, rejected, failed };
 
 struct Session {
-  Session(asio::io_context& io, int idx) : sock(io), deadline(io), keepalive(io), index(idx) {}
+  Session(asio::io_context& io, int idx) : sock(io), usock(io), rtx(io), deadline(io), keepalive(io), index(idx) {}
   tcp::socket sock;
+  udp::socket usock;          // --udp
+  asio::steady_timer rtx;     // --udp: sends `unanswered` again until cleared
+  Bytes unanswered;
+  std::chrono::milliseconds rtx_delay{500};
+  std::vector<std::byte> rbuf;
   asio::steady_timer deadline;
   asio::steady_timer keepalive;
   int index;
@@ -255,16 +267,67 @@ class LoadClient {
   }
 
  private:
-  awaitable<void> send_frame(Session& s, FT type, Bytes body) {
+  Bytes make_frame(FT type, Bytes body) const {
     xor_body(body, key_);
     Bytes frame(vpnsdk::wire::kHeaderSize + body.size());
     vpnsdk::wire::encode_header(frame.data(), static_cast<std::uint16_t>(body.size()),
                                 static_cast<std::uint8_t>(type));
     std::copy(body.begin(), body.end(), frame.begin() + vpnsdk::wire::kHeaderSize);
+    return frame;
+  }
+
+  awaitable<void> send_frame(Session& s, FT type, Bytes body) {
+    Bytes frame = make_frame(type, std::move(body));
+    if (cfg_.udp) {
+      co_await s.usock.async_send(asio::buffer(frame), use_awaitable);
+      co_return;
+    }
     co_await asio::async_write(s.sock, asio::buffer(frame), use_awaitable);
   }
 
+  // --udp: send a frame and keep sending it (0.5 s, doubling to 2 s) until
+  // answered() - as transport_udp does with HELLO.
+  awaitable<void> send_until_answered(Session& s, FT type, Bytes body) {
+    Bytes frame = make_frame(type, std::move(body));
+    co_await s.usock.async_send(asio::buffer(frame), use_awaitable);
+    s.unanswered = std::move(frame);
+    s.rtx_delay = std::chrono::milliseconds(500);
+    arm_rtx(s);
+  }
+  void arm_rtx(Session& s) {
+    s.rtx.expires_after(s.rtx_delay);
+    s.rtx.async_wait([this, &s](const boost::system::error_code& ec) {
+      if (ec || s.unanswered.empty() || !s.usock.is_open()) return;
+      boost::system::error_code ignored;
+      s.usock.send(asio::buffer(s.unanswered), 0, ignored);
+      s.rtx_delay = std::min(s.rtx_delay * 2, std::chrono::milliseconds(2000));
+      arm_rtx(s);
+    });
+  }
+  static void answered(Session& s) {
+    s.unanswered.clear();
+    s.rtx.cancel();
+  }
+
+  awaitable<Frame> read_datagram(Session& s) {
+    if (s.rbuf.empty()) s.rbuf.resize(16384);
+    for (;;) {
+      const std::size_t n = co_await s.usock.async_receive(asio::buffer(s.rbuf), use_awaitable);
+      if (n == 0) continue;  // a NAT keepalive
+      if (n < vpnsdk::wire::kHeaderSize) throw std::runtime_error("datagram shorter than a frame header");
+      const auto h = vpnsdk::wire::decode_header(s.rbuf.data());
+      if (h.flags != 0) throw std::runtime_error("frame with flags " + std::to_string(h.flags));
+      if (h.length != n - vpnsdk::wire::kHeaderSize) throw std::runtime_error("frame length does not match the datagram");
+      Frame f;
+      f.type = h.type;
+      f.body.assign(s.rbuf.begin() + vpnsdk::wire::kHeaderSize, s.rbuf.begin() + static_cast<long>(n));
+      xor_body(f.body, key_);
+      co_return f;
+    }
+  }
+
   awaitable<Frame> read_frame(Session& s) {
+    if (cfg_.udp) co_return co_await read_datagram(s);
     std::byte hdr[vpnsdk::wire::kHeaderSize];
     co_await asio::async_read(s.sock, asio::buffer(hdr), use_awaitable);
     const auto h = vpnsdk::wire::decode_header(hdr);
@@ -285,6 +348,7 @@ class LoadClient {
       s.timed_out = true;
       boost::system::error_code ignored;
       s.sock.close(ignored);
+      s.usock.close(ignored);
     });
     try {
       co_await handshake(s);
@@ -307,6 +371,13 @@ class LoadClient {
   }
 
   awaitable<void> connect(Session& s) {
+    if (cfg_.udp) {
+      const udp::endpoint to(endpoint_.address(), endpoint_.port());
+      s.usock.open(to.protocol());
+      if (cfg_.rcvbuf > 0) s.usock.set_option(asio::socket_base::receive_buffer_size(cfg_.rcvbuf));
+      s.usock.connect(to);  // sends nothing: the session begins with HELLO
+      co_return;
+    }
     if (cfg_.rcvbuf > 0) {
       s.sock.open(endpoint_.protocol());
       s.sock.set_option(asio::socket_base::receive_buffer_size(cfg_.rcvbuf));
@@ -318,8 +389,15 @@ class LoadClient {
     co_await connect(s);
     proto::Hello hello;
     hello.max_body = cfg_.max_body;
-    co_await send_frame(s, FT::hello, proto::encode(hello));
+    if (cfg_.udp)
+      co_await send_until_answered(s, FT::hello, proto::encode(hello));
+    else
+      co_await send_frame(s, FT::hello, proto::encode(hello));
     Frame f = co_await read_frame(s);
+    // Over UDP, DATA/KEEPALIVE may come before a WELCOME that was lost: skip them.
+    while (cfg_.udp && (f.type == static_cast<std::uint8_t>(FT::data) || f.type == static_cast<std::uint8_t>(FT::keepalive)))
+      f = co_await read_frame(s);
+    if (cfg_.udp) answered(s);
     if (f.type == static_cast<std::uint8_t>(FT::welcome)) {
       proto::Welcome w;
       if (auto err = proto::decode(f.body, w); !err.empty()) throw std::runtime_error(err);
@@ -347,14 +425,19 @@ class LoadClient {
 
   awaitable<void> ping(Session& s) {
     const auto id = static_cast<std::uint16_t>(0x5600 + s.index);
-    co_await send_frame(s, FT::data, make_echo(s.address, s.server, id, 1));
+    if (cfg_.udp)
+      co_await send_until_answered(s, FT::data, make_echo(s.address, s.server, id, 1));
+    else
+      co_await send_frame(s, FT::data, make_echo(s.address, s.server, id, 1));
     for (;;) {
       Frame f = co_await read_frame(s);
       if (f.type == static_cast<std::uint8_t>(FT::keepalive)) continue;
+      if (cfg_.udp && f.type == static_cast<std::uint8_t>(FT::welcome)) continue;  // a copy of WELCOME
       if (f.type != static_cast<std::uint8_t>(FT::data))
         throw std::runtime_error(std::string("expected DATA, got ") + vpnsdk::wire::type_name(f.type));
       if (is_echo_reply(f.body, s.server, s.address, id, 1)) break;
     }
+    if (cfg_.udp) answered(s);
     s.ping_ok = true;
     say("ping-ok " + ipv4::to_string(s.address));
   }
@@ -477,7 +560,12 @@ class LoadClient {
                                     static_cast<std::uint8_t>(FT::bye));
         std::copy(body.begin(), body.end(), frame.begin() + vpnsdk::wire::kHeaderSize);
         boost::system::error_code ec;
-        asio::write(s->sock, asio::buffer(frame), ec);
+        if (cfg_.udp) {  // twice: nothing answers a BYE
+          s->usock.send(asio::buffer(frame), 0, ec);
+          s->usock.send(asio::buffer(frame), 0, ec);
+        } else {
+          asio::write(s->sock, asio::buffer(frame), ec);
+        }
         ++count;
         s->open = false;
       }
@@ -494,6 +582,9 @@ class LoadClient {
   static void close(Session& s) {
     boost::system::error_code ignored;
     s.keepalive.cancel();
+    s.rtx.cancel();
+    s.unanswered.clear();
+    if (s.usock.is_open()) s.usock.close(ignored);
     if (s.sock.is_open()) {
       s.sock.shutdown(tcp::socket::shutdown_both, ignored);
       s.sock.close(ignored);
@@ -651,7 +742,7 @@ int main(int argc, char** argv) {
   Config cfg;
   CLI::App app{"vh_loadclient: many TUN-less vpnhost sessions (wire protocol v1, XOR cipher)"};
   app.add_option("--server", cfg.server, "server address (numeric IPv4)");
-  app.add_option("--port", cfg.port, "server TCP port");
+  app.add_option("--port", cfg.port, "server port (TCP, or UDP with --udp)");
   app.add_option("--key-file", cfg.key_file, "XOR key file (base64), as made by vpnhost keygen")->required();
   app.add_option("--sessions,-n", cfg.sessions, "sessions to open at once")->check(CLI::Range(1, 10000));
   app.add_option("--expect-welcome", cfg.expect_welcome, "WELCOMEs expected (default: all sessions)");
@@ -670,7 +761,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000));
   app.add_option("--cycle-mode", cfg.cycle_mode, "how a cycle ends: bye, close, reset, nohello or mixed")
       ->check(CLI::IsMember({"bye", "close", "reset", "nohello", "mixed"}));
+  app.add_flag("--udp", cfg.udp, "transport_udp: one frame per datagram (HELLO and the ping sent again until answered)");
   CLI11_PARSE(app, argc, argv);
+  if (cfg.udp && cfg.cycles > 0) {
+    std::fprintf(stderr, "vh_loadclient: --cycles is for TCP only\n");
+    return 64;
+  }
 
   try {
     asio::io_context io;
