@@ -108,7 +108,7 @@ lab_init() {
 # LAB_TRANSPORT=udp: say so, and let tests that run vh_loadclient get its
 # UDP mode without knowing (a wrapper that adds --udp).
 lab_transport_setup() {
-  log "transport: $LAB_TRANSPORT (server $(basename "$SERVER_MANIFEST"), client $(basename "$CLIENT_MANIFEST"))"
+  log "transport: $LAB_TRANSPORT (start_server/start_client: $(basename "$SERVER_MANIFEST"), $(basename "$CLIENT_MANIFEST"))"
   if [ "$LAB_TRANSPORT" = udp ] && [ -x "$VH_LOADCLIENT" ]; then
     printf '#!/bin/sh\nexec %q --udp "$@"\n' "$VH_LOADCLIENT" >"$LAB_TMP/vh_loadclient-udp"
     chmod 755 "$LAB_TMP/vh_loadclient-udp"

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Loss on the underlay (nftables in client 1's namespace; this kernel has no
+# netem):
+#  1. transport_udp, every third datagram to/from the server's port dropped
+#     while c1 connects: its first HELLO and the first WELCOME are lost, the
+#     retransmitted HELLO gets the WELCOME again; one session, no protocol
+#     error;
+#  2. transport_udp, 2 % random loss in both directions on c1's link: a
+#     20 MiB TCP transfer c1 -> c2 through the hub completes intact;
+#  3. the same transfer over transport_tcp (TCP in TCP), for comparison.
+# Each transfer's goodput is logged ("goodput udp/tcp at 2 % loss").
+export LAB_TRANSPORT=udp
+source "$(dirname "$0")/lib.sh"
+lab_init loss
+lab_require_tools nft socat sha256sum
+LOSS_PERCENT=${LOSS_PERCENT:-2}
+lab_topology 2
+ns1=$(c_ns 1)
+
+loss_rules() {  # loss_rules EXPR: drop tunnel datagrams/segments matching EXPR in c1's namespace
+  ip netns exec "$ns1" nft delete table inet vhloss 2>/dev/null
+  ip netns exec "$ns1" nft -f - <<NFT || fail "nft rules in $ns1"
+table inet vhloss {
+  chain out { type filter hook output priority 0; meta l4proto { tcp, udp } th dport $LAB_PORT $1 counter drop; }
+  chain in { type filter hook input priority 0; meta l4proto { tcp, udp } th sport $LAB_PORT $1 counter drop; }
+}
+NFT
+}
+loss_dropped() {
+  DROPPED=$(ip netns exec "$ns1" nft list table inet vhloss | grep -Eo 'packets [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+}
+
+# --- 1. the handshake through a link that loses every third datagram -------
+start_server
+loss_rules "numgen inc mod 3 == 0"
+start_client 1
+wait_client 1 15
+loss_dropped
+assert_ge "$DROPPED" 2 "datagrams dropped while c1 connected (HELLO, WELCOME)"
+ip netns exec "$ns1" nft delete table inet vhloss
+lab_stats "${CLIENT_PID[1]}" "$LAB_TMP/c1.stats"
+stat_get "$LAB_TMP/c1.stats" transport_udp.retransmits
+assert_ge "$STAT" 2 "c1 transport_udp.retransmits"
+srv_stat transport_udp.replies_resent
+assert_ge "$STAT" 1 "server transport_udp.replies_resent (WELCOME again, for the repeated HELLO)"
+stat_get "$LAB_TMP/srv.stats" transport_udp.sessions_opened
+assert_eq "$STAT" 1 "server transport_udp.sessions_opened"
+stat_get "$LAB_TMP/srv.stats" host.protocol_errors 0
+assert_eq "$STAT" 0 "server host.protocol_errors"
+lab_ping "$ns1" 10.10.0.1 5
+
+# --- 2./3. 20 MiB with random loss, over each transport ----------------------
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin"
+sum_sent=$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)
+transfer() {  # transfer NAME: 20 MiB c1 -> c2 through the tunnel, checked; logs the goodput
+  local name=$1 recv_pid end t0 t1
+  rm -f "$LAB_TMP/recv.bin"
+  lab_bg "$(c_ns 2)" "$LAB_TMP/socat-recv-$name.log" timeout 120 socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
+  recv_pid=$LAB_LAST_PID
+  end=$((SECONDS + 10))
+  until [ -n "$(ip netns exec "$(c_ns 2)" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
+    lab_alive "$recv_pid" || fail "socat receiver exited"
+    [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
+    sleep 0.1
+  done
+  t0=$(date +%s.%N)
+  ip netns exec "$ns1" timeout 120 socat -u "OPEN:$LAB_TMP/send.bin" "TCP:${CLIENT_ADDR[2]}:9000" ||
+    fail "$name: socat sender failed"
+  lab_wait_exit "$recv_pid" 60 || fail "$name: socat receiver did not finish"
+  t1=$(date +%s.%N)
+  assert_eq "$LAB_EXIT_RC" 0 "$name: socat receiver exit status"
+  assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$sum_sent" "$name: sha256 of the 20 MiB received"
+  loss_dropped
+  log "goodput $name at $LOSS_PERCENT % loss: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f Mbit/s (%.2f s)", 20 * 8 * 1.048576 / (b - a), b - a }'), $DROPPED tunnel packets dropped on c1's link"
+  assert_ge "$DROPPED" 10 "$name: tunnel packets dropped on c1's link"
+}
+
+start_client 2
+wait_client 2
+loss_rules "numgen random mod 100 < $LOSS_PERCENT"
+transfer udp
+lab_assert_transport_used
+ip netns exec "$ns1" nft delete table inet vhloss
+
+log "the same over transport_tcp"
+lab_stop "${CLIENT_PID[1]}"
+lab_stop "${CLIENT_PID[2]}"
+lab_stop "$SRV_PID"
+LAB_TRANSPORT=tcp
+SERVER_MANIFEST=$LAB_SOURCE_DIR/manifests/server.manifest
+CLIENT_MANIFEST=$LAB_SOURCE_DIR/manifests/client.manifest
+start_server
+start_client 1
+start_client 2
+wait_client 1
+wait_client 2
+loss_rules "numgen random mod 100 < $LOSS_PERCENT"
+transfer tcp
