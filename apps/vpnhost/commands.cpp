@@ -1,13 +1,19 @@
 #include "commands.hpp"
 
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string_view>
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include "vpnhost/configure.hpp"
@@ -76,10 +82,46 @@ void print_plugin(const LoadedPlugin& p, bool detail) {
 
 }  // namespace
 
+namespace {
+
+// True when standard error is the systemd journal (systemd sets
+// JOURNAL_STREAM to "DEV:INODE" of the stream it connected).
+bool stderr_is_journal() {
+  const char* js = std::getenv("JOURNAL_STREAM");
+  if (js == nullptr) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+  return dev == static_cast<unsigned long long>(st.st_dev) && ino == static_cast<unsigned long long>(st.st_ino);
+}
+
+// "<N>": the syslog priority prefix journald reads (and strips) from each line.
+class JournalPriority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view prio[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
+    const auto i = static_cast<std::size_t>(msg.level);
+    const std::string_view p = prio[i < std::size(prio) ? i : 6];
+    dest.append(p.data(), p.data() + p.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JournalPriority>(); }
+};
+
+}  // namespace
+
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("vpnhost");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %v");
+  if (stderr_is_journal()) {
+    // The journal has its own timestamps and levels: no timestamp, and the
+    // level as a priority prefix (journalctl -p warning works).
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<JournalPriority>('*').set_pattern("%*[%n] %v");
+    spdlog::set_formatter(std::move(f));
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %v");
+  }
   spdlog::set_level(spdlog::level::from_str(level.empty() ? "info" : level));
 }
 
