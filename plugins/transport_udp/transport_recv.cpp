@@ -16,11 +16,17 @@ using vpnsdk::Status;
 void UdpTransport::on_datagrams(DatagramSocket& sock, std::span<RxDatagram> batch) {
   if (stopped_ || &sock != socket_.get()) return;  // a retired socket's last batch: nobody wants it
   ngroups_ = 0;
-  for (RxDatagram& d : batch) {
-    classify(d);
-    if (stopped_) break;
+  try {
+    for (RxDatagram& d : batch) {
+      classify(d);
+      if (stopped_) break;
+    }
+    deliver_groups();
+  } catch (...) {
+    for (Group& g : groups_) g.frames.clear();  // nothing stale for the next batch
+    ngroups_ = 0;
+    throw;  // the socket logs it and reads on
   }
-  deliver_groups();
 }
 
 void UdpTransport::classify(RxDatagram& d) {

@@ -295,3 +295,23 @@ TEST_CASE("a sink that closes the session inside opened() gets closed() later, o
   CHECK(srv.s.sink.frames_.empty());
   CHECK(srv.s.sink.closed_count(srv.s.sink.opened_.front().id) == 1);
 }
+
+TEST_CASE("listen = \"::\" serves IPv4 clients too, reported without the IPv4-mapped prefix", "[transport_udp][server]") {
+  Rig rig;
+  const std::uint16_t port = free_port();
+  Instance& s = rig.make({{"listen", std::string("::")}, {"port", std::int64_t{port}}});
+  REQUIRE(s.plugin != nullptr);
+  const Status st = s.start();
+  if (!st.ok()) {  // a machine without IPv6
+    WARN("SKIPPED: cannot listen on [::]: " << st.message);
+    return;
+  }
+  RawPeer a(rig.io());
+  a.send_to(encode(HELLO, pattern(12, 1)), port);
+  REQUIRE(rig.run_until([&] { return s.sink.frames_.size() == 1; }));
+  CHECK(s.sink.opened_.front().peer.address == "127.0.0.1");
+  CHECK(s.sink.opened_.front().peer.port == a.port());
+  REQUIRE(s.send(s.session(), WELCOME, pattern(24, 1)).ok());
+  REQUIRE(rig.run_until([&] { return a.got.size() == 1; }));
+  CHECK(a.got[0] == encode(WELCOME, pattern(24, 1)));
+}
