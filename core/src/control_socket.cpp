@@ -146,12 +146,29 @@ struct Connection : std::enable_shared_from_this<Connection> {
 
   void send() {
     boost::asio::async_write(sock, boost::asio::buffer(reply),
-                             [self = shared_from_this()](const boost::system::error_code&, std::size_t) {
+                             [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                                boost::system::error_code ignored;
-                               self->sock.shutdown(local::socket::shutdown_both, ignored);
-                               self->sock.close(ignored);
-                               self->timer.cancel();
+                               if (ec) {
+                                 self->sock.close(ignored);
+                                 self->timer.cancel();
+                                 return;
+                               }
+                               // Half-close, then discard what the client still sends until it
+                               // closes (bounded by the timer): closing with unread input would
+                               // reset the connection and could lose the answer on its way.
+                               self->sock.shutdown(local::socket::shutdown_send, ignored);
+                               self->drain();
                              });
+  }
+
+  void drain() {
+    sock.async_read_some(boost::asio::buffer(chunk), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                              std::size_t) {
+      if (!ec) return self->drain();
+      boost::system::error_code ignored;
+      self->sock.close(ignored);
+      self->timer.cancel();
+    });
   }
 };
 

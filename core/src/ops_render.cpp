@@ -314,9 +314,49 @@ std::string render_metrics(const StatusSnapshot& s) {
           "{reason=\"" + label_value(k) + "\"}", std::to_string(v));
   for (std::size_t i = 0; i < s.stages.size(); ++i) {
     const StageSnapshot& st = s.stages[i];
-    for (const auto& [k, v] : g.stages[i])
-      f.add(counter_metric("vpnhost_" + metric_part(st.stage) + "_" + metric_part(k)), "counter",
-            help_text(st.stage + " counter " + k), "{plugin=\"" + label_value(st.plugin) + "\"}", std::to_string(v));
+    const std::string plugin = "plugin=\"" + label_value(st.plugin) + "\"";
+    // "KIND.VALUE.NAME" (e.g. cipher_noise's client.alice.handshakes): one
+    // family vpnhost_<stage>_KIND_NAME_total with the label KIND="VALUE".
+    // Such values come from configuration (authorized_clients), not from
+    // traffic; still, beyond kMaxLabelValues per family the rest are summed
+    // as KIND="_other".
+    constexpr std::size_t kMaxLabelValues = 256;
+    std::map<std::string, std::vector<std::pair<std::string, std::uint64_t>>> labelled;  // family -> (value, n)
+    std::map<std::string, std::string> label_of, help_of;
+    for (const auto& [k, v] : g.stages[i]) {
+      const std::size_t first = k.find('.'), last = k.rfind('.');
+      if (first == std::string::npos || first == last) {
+        f.add(counter_metric("vpnhost_" + metric_part(st.stage) + "_" + metric_part(k)), "counter",
+              help_text(st.stage + " counter " + k), "{" + plugin + "}", std::to_string(v));
+        continue;
+      }
+      const std::string kind = k.substr(0, first), value = k.substr(first + 1, last - first - 1),
+                        name = k.substr(last + 1);
+      const std::string family = counter_metric("vpnhost_" + metric_part(st.stage) + "_" + metric_part(kind) + "_" +
+                                                metric_part(name));
+      std::string label = metric_part(kind);
+      if (label.empty() || (label[0] >= '0' && label[0] <= '9')) label = "_" + label;
+      if (label == "plugin") label = "plugin_" + label;
+      label_of[family] = label;
+      help_of[family] = help_text(st.stage + " counter " + kind + ".<" + kind + ">." + name);
+      labelled[family].emplace_back(value, v);
+    }
+    for (auto& [family, values] : labelled) {
+      std::uint64_t other = 0;
+      const bool fold = values.size() > kMaxLabelValues;
+      for (std::size_t n = 0; n < values.size(); ++n) {
+        if (fold && n >= kMaxLabelValues - 1) {
+          other += values[n].second;
+          continue;
+        }
+        f.add(family, "counter", help_of[family],
+              "{" + plugin + "," + label_of[family] + "=\"" + label_value(values[n].first) + "\"}",
+              std::to_string(values[n].second));
+      }
+      if (fold)
+        f.add(family, "counter", help_of[family], "{" + plugin + "," + label_of[family] + "=\"_other\"}",
+              std::to_string(other));
+    }
   }
   for (const auto& [k, v] : g.other)
     f.add("vpnhost_other_total", "counter", "counters of no stage in this manifest",

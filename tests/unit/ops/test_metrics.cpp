@@ -81,3 +81,35 @@ TEST_CASE("ops: the metrics HTTP responder answers GET /metrics and nothing else
                           "GET /metrics HTTP/1.1 extra", "\x16\x03\x01\x02\x00"})
     CHECK(vpnhost::metrics_http_reply(bad, body).rfind("HTTP/1.0 400 Bad Request\r\n", 0) == 0);
 }
+
+TEST_CASE("ops: metrics turn KIND.VALUE.NAME counters into one family with a label, bounded", "[ops][metrics]") {
+  auto s = sample_snapshot();
+  s.counters.emplace_back("cipher_xor.client.alice.handshakes", 2);
+  s.counters.emplace_back("cipher_xor.client.bob.handshakes", 3);
+  s.counters.emplace_back("cipher_xor.client.bob.sessions", 1);
+  s.counters.emplace_back("cipher_xor.client.dotted.name.sessions", 4);  // the value is everything in between
+  std::sort(s.counters.begin(), s.counters.end());
+  std::string m = vpnhost::render_metrics(s);
+  auto problems = exposition_problems(m);
+  for (const auto& p : problems) UNSCOPED_INFO(p);
+  CHECK(problems.empty());
+  CHECK(metric_lines(m, "vpnhost_cipher_client_") ==
+        "vpnhost_cipher_client_handshakes_total{plugin=\"cipher_xor\",client=\"alice\"} 2\n"
+        "vpnhost_cipher_client_handshakes_total{plugin=\"cipher_xor\",client=\"bob\"} 3\n"
+        "vpnhost_cipher_client_sessions_total{plugin=\"cipher_xor\",client=\"bob\"} 1\n"
+        "vpnhost_cipher_client_sessions_total{plugin=\"cipher_xor\",client=\"dotted.name\"} 4\n");
+
+  // 300 identities: 255 series of their own, the other 45 summed in "_other".
+  s = sample_snapshot();
+  for (int i = 0; i < 300; ++i) s.counters.emplace_back("cipher_xor.client.c" + std::to_string(1000 + i) + ".sessions", 1);
+  std::sort(s.counters.begin(), s.counters.end());
+  m = vpnhost::render_metrics(s);
+  problems = exposition_problems(m);
+  CHECK(problems.empty());
+  const std::string lines = metric_lines(m, "vpnhost_cipher_client_sessions_total");
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == 256);
+  CHECK(lines.find("client=\"c1254\"} 1\n") != std::string::npos);
+  CHECK(lines.find("client=\"c1255\"") == std::string::npos);
+  CHECK(lines.find("vpnhost_cipher_client_sessions_total{plugin=\"cipher_xor\",client=\"_other\"} 45\n") !=
+        std::string::npos);
+}
