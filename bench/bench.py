@@ -23,13 +23,15 @@ SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Interrupted(BaseException):  # not caught by a measurement's "except Exception"
-    pass
+    def __init__(self, sig):
+        super().__init__(f"signal {signal.Signals(sig).name}")
+        self.rc = 128 + sig
 
 
 def on_signal(sig, _frame):
     for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(other, signal.SIG_IGN)  # once: the clean-up must not be cut short
-    raise Interrupted(f"signal {signal.Signals(sig).name}")
+    raise Interrupted(sig)
 
 
 def parse_args():
@@ -220,7 +222,7 @@ def main():
         log(f"wrote {outdir}/results.json and {outdir}/table.md")
     except Interrupted as e:
         log(f"interrupted ({e}): cleaning up")
-        rc = 130
+        rc = e.rc
     except LabError as e:
         log(f"FAILED: {e}")
         rc = 1

@@ -33,7 +33,12 @@ for s in "" a b c d e f g h; do
   if ! ip netns list | grep -q "^vb$$$s-"; then P="vb$$$s"; break; fi
 done
 limit=1500
-for arg in "$@"; do [ "$arg" = --quick ] && limit=600; done
+BENCH_KEEP_TMP=
+for arg in "$@"; do
+  [ "$arg" = --quick ] && limit=600
+  [ "$arg" = --keep-tmp ] && BENCH_KEEP_TMP=1
+done
+export BENCH_KEEP_TMP
 
 # Removes what is left of run $P (namespaces, processes in them, wg sockets).
 # Also the guard's body (as a function exported to it).
@@ -48,6 +53,8 @@ bench_sweep() {
   for f in /var/run/wireguard/"$prefix"-*.sock; do
     [ -e "$f" ] && rm -f "$f"
   done
+  # bench.py's temp folder (keys, logs) if it could not remove it itself
+  [ -z "${BENCH_KEEP_TMP:-}" ] && rm -rf /tmp/"$prefix"-bench.*
   return 0
 }
 export -f bench_sweep
