@@ -196,16 +196,17 @@ TEST_CASE("datagrams are read in batches and handed over per session", "[transpo
   const auto calls_before = srv.s.counter("recv_calls");
   srv.s.sink.frames_.clear();
   srv.s.sink.batch_sizes.clear();
-  // 200 datagrams from two peers, interleaved, queued in the socket before the loop runs.
-  for (int i = 0; i < 100; ++i) {
+  // 120 datagrams from two peers, interleaved, queued in the socket before the
+  // loop runs (few enough for a default-sized receive buffer without root).
+  for (int i = 0; i < 60; ++i) {
     a.send_to(encode(DATA, pattern(60, static_cast<unsigned>(i))), srv.port);
     b.send_to(encode(DATA, pattern(61, static_cast<unsigned>(i))), srv.port);
   }
-  REQUIRE(rig.run_until([&] { return srv.s.sink.frames_.size() == 200; }));
+  REQUIRE(rig.run_until([&] { return srv.s.sink.frames_.size() == 120; }));
   const auto calls = srv.s.counter("recv_calls") - calls_before;
   INFO("recvmmsg calls: " << calls << ", received() calls: " << srv.s.sink.batch_sizes.size());
-  CHECK(calls <= 200 / 32 + 2);
-  CHECK(srv.s.sink.batch_sizes.size() < 20);
+  CHECK(calls <= 120 / 32 + 2);
+  CHECK(srv.s.sink.batch_sizes.size() <= 2 * (120 / 32 + 2));  // one per session and batch
   // In order within each session.
   int na = 0, nb = 0;
   const SessionId ida = session_of(srv.s.sink, a.port());
@@ -213,8 +214,8 @@ TEST_CASE("datagrams are read in batches and handed over per session", "[transpo
     if (f.session == ida) CHECK(f.body == pattern(60, static_cast<unsigned>(na++)));
     else CHECK(f.body == pattern(61, static_cast<unsigned>(nb++)));
   }
-  CHECK(na == 100);
-  CHECK(nb == 100);
+  CHECK(na == 60);
+  CHECK(nb == 60);
 }
 
 TEST_CASE("send goes out in batches; BYE twice; close() ends the session once", "[transport_udp][server]") {
