@@ -19,6 +19,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 [ -c /dev/net/tun ] || { echo "bench: needs /dev/net/tun" >&2; exit 2; }
+# One command: the opponents (OpenVPN, wireguard-go, iperf3, ...) come from
+# Debian's packages; install-deps.sh runs apt-get only when one is missing.
+bash "$here/install-deps.sh" || { echo "bench: installing the benchmark's packages failed" >&2; exit 2; }
 missing=()
 for t in ip ping ss iperf3 openvpn wireguard-go wg openssl python3; do
   command -v "$t" >/dev/null 2>&1 || missing+=("$t")
