@@ -2,6 +2,8 @@
 
 #include "vpnhost/control_socket.hpp"
 
+#include "reply_and_close.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -144,32 +146,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
     send();
   }
 
-  void send() {
-    boost::asio::async_write(sock, boost::asio::buffer(reply),
-                             [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                               boost::system::error_code ignored;
-                               if (ec) {
-                                 self->sock.close(ignored);
-                                 self->timer.cancel();
-                                 return;
-                               }
-                               // Half-close, then discard what the client still sends until it
-                               // closes (bounded by the timer): closing with unread input would
-                               // reset the connection and could lose the answer on its way.
-                               self->sock.shutdown(local::socket::shutdown_send, ignored);
-                               self->drain();
-                             });
-  }
-
-  void drain() {
-    sock.async_read_some(boost::asio::buffer(chunk), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                              std::size_t) {
-      if (!ec) return self->drain();
-      boost::system::error_code ignored;
-      self->sock.close(ignored);
-      self->timer.cancel();
-    });
-  }
+  void send() { detail::reply_and_close(shared_from_this()); }
 };
 
 void accept_next(const std::shared_ptr<ControlServer::Shared>& shared) {

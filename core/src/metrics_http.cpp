@@ -2,6 +2,8 @@
 
 #include "vpnhost/metrics_http.hpp"
 
+#include "reply_and_close.hpp"
+
 #include <array>
 #include <stdexcept>
 
@@ -101,32 +103,7 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
     });
   }
 
-  void send() {
-    boost::asio::async_write(sock, boost::asio::buffer(reply),
-                             [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                               boost::system::error_code ignored;
-                               if (ec) {
-                                 self->sock.close(ignored);
-                                 self->timer.cancel();
-                                 return;
-                               }
-                               // Half-close, then discard what the client still sends until it
-                               // closes (bounded by the timer): closing with unread input would
-                               // reset the connection and could lose the answer on its way.
-                               self->sock.shutdown(tcp::socket::shutdown_send, ignored);
-                               self->drain();
-                             });
-  }
-
-  void drain() {
-    sock.async_read_some(boost::asio::buffer(chunk), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                              std::size_t) {
-      if (!ec) return self->drain();
-      boost::system::error_code ignored;
-      self->sock.close(ignored);
-      self->timer.cancel();
-    });
-  }
+  void send() { detail::reply_and_close(shared_from_this()); }
 };
 
 void accept_next(const std::shared_ptr<MetricsServer::Shared>& shared) {
