@@ -50,6 +50,9 @@ class VPNSDK_EXPORT CipherSession {
   virtual Status open(PacketBuffer& buf) = 0;
   // Who was authenticated (nullopt: this cipher authenticates nobody).
   virtual std::optional<PeerIdentity> peer() const { return std::nullopt; }
+  // True once a live reload withdrew the peer's authorization (e.g. its key
+  // left authorized_clients); the host then ends the session.
+  virtual bool revoked() const { return false; }
 };
 
 class VPNSDK_EXPORT Cipher : public Plugin {

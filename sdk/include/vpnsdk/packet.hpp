@@ -26,6 +26,11 @@ struct Overhead {
 struct PacketMeta {
   SessionId session = 0;        // where it came from / goes to
   std::uint8_t frame_type = 0;  // wire frame type when travelling as a frame
+  // Received frames only: nonzero when the frame came from an underlay
+  // endpoint other than the session's current one. The token is the
+  // transport's; the host hands it back through Transport::adopt_path()
+  // once the cipher has authenticated the frame (roaming).
+  std::uint32_t path = 0;
 };
 
 class PacketBuffer {

@@ -40,6 +40,17 @@ inline const char* stage_name(Stage s) noexcept {
 class VPNSDK_EXPORT Plugin {
  public:
   virtual ~Plugin() = default;
+  // Live reload (SIGHUP, `vpnhost reload`): the manifest was read again and
+  // `next` holds this plugin's options from it (already checked against the
+  // schema). Re-read external files (e.g. authorized_clients) and apply what
+  // can change while running; or return an error and change nothing, and
+  // the host keeps running on the old configuration. The default accepts
+  // only unchanged options.
+  virtual Status reload(const Options& next, bool options_changed) {
+    (void)next;
+    if (!options_changed) return {};
+    return Status::error(Code::config, "its options cannot change while running; restart to apply them");
+  }
 };
 
 struct PluginDescriptor {

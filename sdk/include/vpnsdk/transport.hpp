@@ -4,6 +4,9 @@
 // meta.frame_type is its wire type (vpnsdk/wire.hpp). On send, the transport
 // adds its own framing in the headroom; on receive it strips it.
 #pragma once
+#include <cstdint>
+#include <optional>
+
 #include "vpnsdk/packet.hpp"
 #include "vpnsdk/plugin.hpp"
 #include "vpnsdk/session.hpp"
@@ -44,6 +47,25 @@ class VPNSDK_EXPORT Transport : public Plugin {
   // connect again, resolving the host name afresh. The outcome arrives as
   // opened() or failed(). Transports that cannot do this keep the default.
   virtual Status reconnect() { return Status::error(Code::refused, "this transport cannot reconnect"); }
+  // Roaming. A transport that can tell sessions apart without the source
+  // address marks frames from a new endpoint with PacketMeta::path. The host
+  // calls adopt_path() only after the session's cipher authenticated such a
+  // frame (never with a cipher that authenticates nobody); from then on the
+  // session's frames go to that endpoint, which is returned. nullopt: the
+  // token is stale or unknown, nothing changed.
+  virtual std::optional<Endpoint> adopt_path(SessionId id, std::uint32_t path) {
+    (void)id;
+    (void)path;
+    return std::nullopt;
+  }
+  // The largest frame body (what the cipher sealed, without this transport's
+  // own framing) that crosses the underlay to this session's peer in one
+  // packet, e.g. path MTU - IP - UDP - framing. 0: unknown. The host derives
+  // the tunnel MTU from it (docs/mtu.md).
+  virtual std::uint32_t frame_mtu(SessionId id) const {
+    (void)id;
+    return 0;
+  }
   // Stop accepting/connecting and drop every session, without callbacks.
   virtual void stop() = 0;
 };
