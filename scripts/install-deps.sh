@@ -7,6 +7,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config ccache
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev catch2 libtomlplusplus-dev libsodium-dev
+  libsystemd-dev  # sd_notify (readiness under systemd)
   clang libclang-rt-14-dev llvm  # fuzzing (scripts/fuzz.sh): clang, libFuzzer + sanitizer runtimes, llvm-symbolizer
   # lab tests and the demo (network namespaces, traffic, captures)
   iproute2 iputils-ping iperf3 nftables socat openssh-server openssh-client tcpdump

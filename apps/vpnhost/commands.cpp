@@ -22,6 +22,7 @@
 #include "vpnhost/keys.hpp"
 #include "vpnhost/manifest.hpp"
 #include "vpnhost/plugin_loader.hpp"
+#include "vpnhost/service_notify.hpp"
 
 namespace vpnhost::app {
 namespace fs = std::filesystem;
@@ -84,26 +85,12 @@ void print_plugin(const LoadedPlugin& p, bool detail) {
 
 namespace {
 
-// True when standard error is the systemd journal (systemd sets
-// JOURNAL_STREAM to "DEV:INODE" of the stream it connected).
-bool stderr_is_journal() {
-  const char* js = std::getenv("JOURNAL_STREAM");
-  if (js == nullptr) return false;
-  struct stat st {};
-  if (::fstat(STDERR_FILENO, &st) != 0) return false;
-  unsigned long long dev = 0, ino = 0;
-  if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
-  return dev == static_cast<unsigned long long>(st.st_dev) && ino == static_cast<unsigned long long>(st.st_ino);
-}
-
 // "<N>": the syslog priority prefix journald reads (and strips) from each line.
 class JournalPriority final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    static constexpr std::string_view prio[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
-    const auto i = static_cast<std::size_t>(msg.level);
-    const std::string_view p = prio[i < std::size(prio) ? i : 6];
-    dest.append(p.data(), p.data() + p.size());
+    const char p[3] = {'<', static_cast<char>('0' + syslog_priority(static_cast<int>(msg.level))), '>'};
+    dest.append(p, p + 3);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JournalPriority>(); }
 };

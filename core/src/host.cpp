@@ -16,6 +16,7 @@
 #include "vpnhost/metrics_http.hpp"
 #include "vpnhost/ops.hpp"
 #include "vpnhost/pipeline.hpp"
+#include "vpnhost/service_notify.hpp"
 
 namespace vpnhost {
 namespace {
@@ -28,7 +29,8 @@ class Host {
         stdin_eof_exits_(opts.stdin_eof_exits || cfg.host.stdin_eof_exits),
         pool_(vpnsdk::PoolConfig{128, 9216, 64, static_cast<std::size_t>(cfg.host.packet_buffers)}),
         signals_(io_),
-        stats_timer_(io_) {}
+        stats_timer_(io_),
+        notify_timer_(io_) {}
 
   int run() {
     if (!create_stages()) return 1;
@@ -44,6 +46,7 @@ class Host {
     limits.exit_on_server_bye = cfg_.host.exit_on_server_bye;
     pipeline_ = std::make_unique<Pipeline>(io_, pool_, counters_, stages_, limits);
     pipeline_->on_finished = [this](int code) {
+      notifier_.stopping();
       exit_code_ = code;
       io_.stop();
     };
@@ -56,6 +59,7 @@ class Host {
     if (stdin_eof_exits_) watch_stdin();
     if (cfg_.host.stats_interval > 0) arm_stats();
     spdlog::info("vpnhost {} running ({})", VPNHOST_VERSION, cfg_.manifest.file.string());
+    notify_tick();
     run_loop();
     stop_ops();
     dump_stats(true);
@@ -194,6 +198,7 @@ class Host {
       if (sig == SIGUSR1) {
         dump_stats(false);
       } else {
+        notifier_.stopping();
         pipeline_->shutdown(0, sig == SIGINT ? "SIGINT" : "SIGTERM");
       }
       wait_signal();
@@ -221,6 +226,46 @@ class Host {
       }
       read_stdin();
     });
+  }
+
+  // Under systemd (NOTIFY_SOCKET): READY=1 once this host has its tunnel
+  // address (the router's local()): a server at once, after it listens; a
+  // client once the hub welcomed it and its device is up. Then STATUS=
+  // (address, sessions) every few seconds while it changes.
+  void notify_tick() {
+    if (!notifier_.enabled()) return;
+    const auto self = own_address();
+    std::size_t established = 0;
+    const auto sessions = pipeline_->session_snapshots();
+    for (const auto& s : sessions) established += s.state == "established" ? 1 : 0;
+    const std::string text = fmt::format("{}; {} session{} ({} established)",
+                                         self ? "tunnel address " + vpnsdk::ipv4::to_string(self->address) + "/" +
+                                                    std::to_string(self->prefix_len)
+                                              : std::string("waiting for a tunnel address"),
+                                         sessions.size(), sessions.size() == 1 ? "" : "s", established);
+    if (notifier_.is_ready()) {
+      notifier_.status(text);
+    } else if (self) {
+      notifier_.ready(text);
+    } else {
+      notifier_.status(text);
+    }
+    notify_timer_.expires_after(notifier_.is_ready() ? std::chrono::seconds(5) : std::chrono::milliseconds(200));
+    notify_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) notify_tick();
+    });
+  }
+
+  std::optional<vpnsdk::Assignment> own_address() {
+    auto* router = stages_.router ? stages_.router->as<vpnsdk::Router>() : nullptr;
+    if (router == nullptr) return std::nullopt;
+    try {
+      return router->local();
+    } catch (const std::exception& e) {
+      spdlog::debug("[{}] threw in local(): {}", stages_.router->name, e.what());
+    } catch (...) {
+    }
+    return std::nullopt;
   }
 
   void arm_stats() {
@@ -259,6 +304,8 @@ class Host {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer stats_timer_;
+  boost::asio::steady_timer notify_timer_;
+  ServiceNotifier notifier_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> stdin_;
   std::array<char, 512> stdin_buf_{};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
