@@ -7,7 +7,7 @@
 
 namespace transport_udp {
 
-const std::array<vpnsdk::OptionSpec, 16> kOptions{{
+const std::array<vpnsdk::OptionSpec, 18> kOptions{{
     {"listen", vpnsdk::OptionType::string, "",
      "address to listen on (server mode), e.g. \"0.0.0.0\" or \"::\"; exactly one of listen/connect"},
     {"connect", vpnsdk::OptionType::string, "",
@@ -23,6 +23,12 @@ const std::array<vpnsdk::OptionSpec, 16> kOptions{{
     {"rcvbuf", vpnsdk::OptionType::integer, "4194304",
      "socket receive buffer in bytes (SO_RCVBUFFORCE when allowed, else SO_RCVBUF capped by net.core.rmem_max; "
      "0: the system's default); a small one drops bursts"},
+    {"gso", vpnsdk::OptionType::boolean, "true",
+     "UDP GSO (UDP_SEGMENT) where the kernel offers it: equal-size datagrams to one destination leave in one "
+     "message; false: one datagram per message"},
+    {"gro", vpnsdk::OptionType::boolean, "true",
+     "UDP GRO (UDP_GRO) where the kernel offers it: the kernel may hand over several datagrams of one flow at once "
+     "(split again here); false: one datagram per receive"},
     {"connect_timeout", vpnsdk::OptionType::integer, "10", "seconds to resolve the server's name before giving up"},
     {"close_timeout_ms", vpnsdk::OptionType::integer, "1000",
      "milliseconds a client's close() waits for queued datagrams to leave before closing anyway"},
@@ -75,6 +81,8 @@ Config parse_config(const vpnsdk::Options& o) {
   c.send_batch = static_cast<std::size_t>(ranged(o, "send_batch", 1, 1024));
   c.sndbuf = static_cast<int>(ranged(o, "sndbuf", 0, 1 << 30));
   c.rcvbuf = static_cast<int>(ranged(o, "rcvbuf", 0, 1 << 30));
+  c.gso = o.boolean("gso");
+  c.gro = o.boolean("gro");
   c.connect_timeout = std::chrono::seconds(ranged(o, "connect_timeout", 1, 3600));
   c.close_timeout = std::chrono::milliseconds(ranged(o, "close_timeout_ms", 0, 3600 * 1000));
   c.retransmit = std::chrono::milliseconds(ranged(o, "retransmit_ms", 0, 60000));

@@ -10,7 +10,7 @@
 
 namespace transport_udp {
 
-extern const std::array<vpnsdk::OptionSpec, 16> kOptions;
+extern const std::array<vpnsdk::OptionSpec, 18> kOptions;
 
 struct Config {
   std::string listen;   // server mode when non-empty (numeric address)
@@ -21,6 +21,8 @@ struct Config {
   std::size_t send_batch = 64;          // datagrams per sendmmsg
   int sndbuf = 4 << 20;                 // socket buffers (0: the system's default)
   int rcvbuf = 4 << 20;
+  bool gso = true;                      // UDP_SEGMENT: runs of equal-size datagrams in one message
+  bool gro = true;                      // UDP_GRO: the kernel may hand over coalesced trains
   std::chrono::seconds connect_timeout{10};
   std::chrono::milliseconds close_timeout{1000};
   std::chrono::milliseconds retransmit{500};  // first retransmission of HELLO/HANDSHAKE (0: never)

@@ -32,7 +32,12 @@ struct UdpCounters {
         recv_errors(c.counter("recv_errors")),
         port_unreachable(c.counter("port_unreachable")),
         close_drops(c.counter("close_drops")),
-        pool_exhausted(c.counter("pool_exhausted")) {}
+        pool_exhausted(c.counter("pool_exhausted")),
+        gso_sends(c.counter("gso_sends")),
+        gso_datagrams(c.counter("gso_datagrams")),
+        gso_fallbacks(c.counter("gso_fallbacks")),
+        gro_trains(c.counter("gro_trains")),
+        gro_datagrams(c.counter("gro_datagrams")) {}
 
   std::uint64_t& sessions_opened;
   std::uint64_t& sessions_closed;
@@ -59,6 +64,11 @@ struct UdpCounters {
   std::uint64_t& port_unreachable;  // client: ICMP port unreachable from the server: session ended
   std::uint64_t& close_drops;       // client: datagrams still queued when close() timed out
   std::uint64_t& pool_exhausted;    // receive: no packet buffer, datagram dropped
+  std::uint64_t& gso_sends;         // sendmmsg messages carrying several datagrams (UDP_SEGMENT)
+  std::uint64_t& gso_datagrams;     // datagrams sent inside those messages
+  std::uint64_t& gso_fallbacks;     // GSO messages the kernel refused: sent again one datagram each
+  std::uint64_t& gro_trains;        // received buffers holding several datagrams (UDP_GRO)
+  std::uint64_t& gro_datagrams;     // datagrams split out of those trains
 };
 
 }  // namespace transport_udp

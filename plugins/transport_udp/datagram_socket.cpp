@@ -1,5 +1,6 @@
 #include "datagram_socket.hpp"
 
+#include <netinet/udp.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -16,7 +17,29 @@ namespace transport_udp {
 
 namespace {
 constexpr int kRoundsPerWake = 8;  // recvmmsg calls before yielding to other handlers
+// The kernel's limits for one UDP_SEGMENT send (UDP_MAX_SEGMENTS, and the
+// IPv4 payload limit 65535 - 20 - 8), and the largest GRO train.
+constexpr std::size_t kGsoMaxSegments = 64;
+constexpr std::size_t kGsoMaxBytes = 65507;
+constexpr std::size_t kGroMaxTrain = 65536;
+constexpr std::size_t kSendIovecs = 4096;  // datagrams per sendmmsg call at most (with GSO)
+
+bool same_destination(const Peer& a, const Peer& b) noexcept {
+  return a.valid() == b.valid() && (!a.valid() || a == b);
 }
+
+// The segment size of a GRO train (cmsg UDP_GRO), or 0.
+std::size_t gro_segment_size(const msghdr& h) noexcept {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int v = 0;
+      std::memcpy(&v, CMSG_DATA(c), sizeof v);
+      return v > 0 ? static_cast<std::size_t>(v) : 0;
+    }
+  }
+  return 0;
+}
+}  // namespace
 
 DatagramSocket::DatagramSocket(boost::asio::io_context& io, vpnsdk::PacketPool& pool, const Config& cfg,
                                UdpCounters& n, spdlog::logger& log, SocketOwner& owner)
@@ -30,10 +53,13 @@ DatagramSocket::DatagramSocket(boost::asio::io_context& io, vpnsdk::PacketPool& 
       alive_(std::make_shared<int>(0)),
       bufs_(cfg.recv_batch),
       rmsgs_(cfg.recv_batch),
-      riov_(cfg.recv_batch),
+      riov_(2 * cfg.recv_batch),
       rnames_(cfg.recv_batch),
       smsgs_(cfg.send_batch),
-      siov_(cfg.send_batch) {
+      siov_(cfg.gso ? std::max(cfg.send_batch, std::min(cfg.send_batch * kGsoMaxSegments, kSendIovecs))
+                    : cfg.send_batch),
+      smsg_datagrams_(cfg.send_batch),
+      sctl_(cfg.gso ? cfg.send_batch : 0) {
   rx_.reserve(cfg.recv_batch);
 }
 
@@ -54,7 +80,34 @@ boost::system::error_code DatagramSocket::configure() {
   };
   size(SO_SNDBUFFORCE, SO_SNDBUF, cfg_.sndbuf);
   size(SO_RCVBUFFORCE, SO_RCVBUF, cfg_.rcvbuf);
+  enable_offloads();
   return ec;
+}
+
+// Best effort: a kernel without them (before 4.18 / 5.0) sends and receives
+// one datagram per message as before.
+void DatagramSocket::enable_offloads() {
+  const int fd = sock_.native_handle();
+  gso_ = false;
+  if (cfg_.gso) {
+    int size = 0;
+    socklen_t len = sizeof size;
+    gso_ = ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, &len) == 0;  // the kernel knows UDP_SEGMENT
+    if (!gso_) log_.debug("UDP GSO not available: {}", std::strerror(errno));
+  }
+  gro_ = false;
+  if (cfg_.gro) {
+    const int one = 1;
+    gro_ = ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+    if (!gro_) log_.debug("UDP GRO not available: {}", std::strerror(errno));
+  }
+  if (gro_ && !rspill_) {
+    // A pool buffer holds the start of a train; the rest (up to 64 KiB) spills.
+    const std::size_t fresh = pool_.capacity() - std::min(pool_.capacity(), pool_.config().headroom);
+    rspill_size_ = kGroMaxTrain > fresh ? kGroMaxTrain - fresh : 0;
+    rspill_.reset(new std::byte[std::max<std::size_t>(1, rspill_size_ * bufs_.size())]);
+    rctl_.resize(bufs_.size());
+  }
 }
 
 boost::system::error_code DatagramSocket::open_listen(const udp::endpoint& local) {
@@ -155,12 +208,19 @@ int DatagramSocket::receive_batch() {
       if (!bufs_[k]) break;
     }
     vpnsdk::PacketBuffer& b = *bufs_[k];
-    riov_[k] = {b.data(), b.tailroom()};
+    msghdr& h = rmsgs_[k].msg_hdr;
     std::memset(&rmsgs_[k], 0, sizeof(mmsghdr));
-    rmsgs_[k].msg_hdr.msg_name = &rnames_[k];
-    rmsgs_[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    rmsgs_[k].msg_hdr.msg_iov = &riov_[k];
-    rmsgs_[k].msg_hdr.msg_iovlen = 1;
+    riov_[2 * k] = {b.data(), b.tailroom()};
+    h.msg_name = &rnames_[k];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &riov_[2 * k];
+    h.msg_iovlen = 1;
+    if (gro_) {
+      riov_[2 * k + 1] = {rspill_.get() + k * rspill_size_, rspill_size_};
+      h.msg_iovlen = rspill_size_ > 0 ? 2 : 1;
+      h.msg_control = &rctl_[k];
+      h.msg_controllen = sizeof(Control);
+    }
   }
   if (k == 0) return drop_one();
   const int got = ::recvmmsg(sock_.native_handle(), rmsgs_.data(), static_cast<unsigned>(k), MSG_DONTWAIT, nullptr);
@@ -177,13 +237,7 @@ int DatagramSocket::receive_batch() {
   }
   ++n_.recv_calls;
   rx_.clear();
-  for (int i = 0; i < got; ++i) {
-    vpnsdk::PacketPtr b = std::move(bufs_[static_cast<std::size_t>(i)]);
-    const mmsghdr& m = rmsgs_[static_cast<std::size_t>(i)];
-    b->put(std::min<std::size_t>(m.msg_len, b->tailroom()));
-    rx_.push_back({std::move(b), Peer::from(rnames_[static_cast<std::size_t>(i)], m.msg_hdr.msg_namelen),
-                   (m.msg_hdr.msg_flags & MSG_TRUNC) != 0});
-  }
+  for (int i = 0; i < got; ++i) take_datagram(static_cast<std::size_t>(i));
   // Unfilled buffers stay for the next call; the first `got` are refilled then.
   std::weak_ptr<int> weak = alive_;
   owner_.on_datagrams(*this, rx_);
@@ -191,6 +245,55 @@ int DatagramSocket::receive_batch() {
   rx_.clear();  // whatever the owner left goes back to the pool
   if (closed_) return -1;
   return static_cast<std::size_t>(got) < k ? 0 : 1;
+}
+
+// Message i's buffer goes to rx_; a GRO train (cmsg UDP_GRO, several
+// datagrams of the segment size, the last maybe shorter) becomes one entry
+// per datagram: the first stays in the buffer, the others are copied out of
+// the buffer's tail and the spill into buffers of their own.
+void DatagramSocket::take_datagram(std::size_t i) {
+  vpnsdk::PacketPtr b = std::move(bufs_[i]);
+  const mmsghdr& m = rmsgs_[i];
+  const Peer from = Peer::from(rnames_[i], m.msg_hdr.msg_namelen);
+  const std::size_t len = m.msg_len;
+  const std::size_t room = b->tailroom();
+  const bool truncated = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+  const std::size_t seg = gro_ ? gro_segment_size(m.msg_hdr) : 0;
+  if (seg == 0 || len <= seg || truncated) {
+    b->put(std::min(len, room));
+    rx_.push_back({std::move(b), from, truncated || len > room});  // longer than a buffer: oversize
+    return;
+  }
+  ++n_.gro_trains;
+  const std::size_t count = (len + seg - 1) / seg;
+  n_.gro_datagrams += count;
+  if (seg > room) {  // every datagram of the train is larger than a buffer
+    n_.oversize += count - 1;
+    b->put(room);
+    rx_.push_back({std::move(b), from, true});
+    return;
+  }
+  const std::byte* head = b->data();  // the train's first `room` bytes
+  const std::byte* spill = rspill_.get() + i * rspill_size_;
+  b->put(seg);
+  rx_.push_back({std::move(b), from, false});
+  for (std::size_t off = seg; off < len; off += seg) {
+    const std::size_t n = std::min(seg, len - off);
+    vpnsdk::PacketPtr c = pool_.acquire();
+    if (!c) {
+      ++n_.pool_exhausted;
+      continue;
+    }
+    std::byte* to = c->put(n);
+    if (to == nullptr) {  // cannot happen: seg <= a fresh buffer's room
+      ++n_.oversize;
+      continue;
+    }
+    const std::size_t in_head = off < room ? std::min(n, room - off) : 0;
+    if (in_head > 0) std::memcpy(to, head + off, in_head);
+    if (n > in_head) std::memcpy(to + in_head, spill + (off + in_head - room), n - in_head);
+    rx_.push_back({std::move(c), from, false});
+  }
 }
 
 int DatagramSocket::drop_one() {
@@ -214,28 +317,89 @@ bool DatagramSocket::enqueue(vpnsdk::PacketPtr buf, const Peer* to) {
   return true;
 }
 
+// One message per datagram, except with GSO: a run of datagrams to the
+// same destination, all of the first one's size but the last (which may be
+// shorter), up to the kernel's limits, is one message with one iovec per
+// datagram and a UDP_SEGMENT cmsg; the kernel sends them as separate
+// datagrams (segmented as late as the device allows).
+std::size_t DatagramSocket::build_send_batch() {
+  std::size_t msgs = 0, qi = 0, iv = 0;
+  while (msgs < cfg_.send_batch && qi < txq_.size() && iv < siov_.size()) {
+    const TxEntry& first = txq_[qi];
+    mmsghdr& m = smsgs_[msgs];
+    std::memset(&m, 0, sizeof(mmsghdr));
+    if (first.to.valid()) {
+      m.msg_hdr.msg_name = const_cast<sockaddr*>(&first.to.addr.sa);
+      m.msg_hdr.msg_namelen = first.to.len;
+    }
+    m.msg_hdr.msg_iov = &siov_[iv];
+    const std::size_t seg = first.buf->size();
+    siov_[iv++] = {first.buf->data(), seg};
+    std::size_t count = 1, total = seg;
+    if (gso_ && seg > 0 && qi >= plain_next_) {
+      while (count < kGsoMaxSegments && qi + count < txq_.size() && iv < siov_.size()) {
+        const TxEntry& e = txq_[qi + count];
+        const std::size_t n = e.buf->size();
+        if (n == 0 || n > seg || total + n > kGsoMaxBytes || !same_destination(e.to, first.to)) break;
+        siov_[iv++] = {e.buf->data(), n};
+        ++count;
+        total += n;
+        if (n < seg) break;  // only the last may be shorter
+      }
+    }
+    m.msg_hdr.msg_iovlen = count;
+    if (count > 1) {
+      m.msg_hdr.msg_control = &sctl_[msgs];
+      m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+      cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto size = static_cast<std::uint16_t>(seg);
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    }
+    smsg_datagrams_[msgs++] = count;
+    qi += count;
+  }
+  return msgs;
+}
+
+// EIO: the route's device cannot checksum a GSO train (or never will);
+// EINVAL on the first GSO message of the socket: the kernel does not take
+// it. Either way GSO stays off for this socket. EINVAL/EMSGSIZE after GSO
+// has worked (e.g. a segment larger than the path MTU): only this message's
+// datagrams go out one by one. True: retry them plainly.
+bool DatagramSocket::gso_refused(int err) {
+  if (err != EINVAL && err != EIO && err != EMSGSIZE) return false;
+  ++n_.gso_fallbacks;
+  plain_next_ = smsg_datagrams_[0];
+  if (err == EIO || !gso_worked_) {
+    gso_ = false;
+    log_.info("the kernel refused a UDP GSO send ({}): one datagram per message from now on", std::strerror(err));
+  }
+  return true;
+}
+
 void DatagramSocket::flush() {
   if (closed_ || write_waiting_) return;
   while (!txq_.empty()) {
-    const std::size_t k = std::min(txq_.size(), cfg_.send_batch);
-    for (std::size_t i = 0; i < k; ++i) {
-      TxEntry& e = txq_[i];
-      siov_[i] = {e.buf->data(), e.buf->size()};
-      std::memset(&smsgs_[i], 0, sizeof(mmsghdr));
-      if (e.to.valid()) {
-        smsgs_[i].msg_hdr.msg_name = &e.to.addr;
-        smsgs_[i].msg_hdr.msg_namelen = e.to.len;
-      }
-      smsgs_[i].msg_hdr.msg_iov = &siov_[i];
-      smsgs_[i].msg_hdr.msg_iovlen = 1;
-    }
+    const std::size_t k = build_send_batch();
     const int sent = ::sendmmsg(sock_.native_handle(), smsgs_.data(), static_cast<unsigned>(k), MSG_DONTWAIT);
     ++n_.send_calls;
     if (sent > 0) {
-      for (int i = 0; i < sent; ++i) {
-        ++n_.frames_out;
-        n_.bytes_out += txq_.front().buf->size();
-        txq_.pop_front();
+      for (std::size_t i = 0; i < static_cast<std::size_t>(sent); ++i) {
+        const std::size_t d = smsg_datagrams_[i];
+        if (d > 1) {
+          ++n_.gso_sends;
+          n_.gso_datagrams += d;
+          gso_worked_ = true;
+        }
+        for (std::size_t j = 0; j < d; ++j) {
+          ++n_.frames_out;
+          n_.bytes_out += txq_.front().buf->size();
+          txq_.pop_front();
+          if (plain_next_ > 0) --plain_next_;
+        }
       }
       continue;
     }
@@ -245,12 +409,15 @@ void DatagramSocket::flush() {
       wait_writable();
       return;
     }
+    if (smsg_datagrams_[0] > 1 && gso_refused(err)) continue;
     // The kernel refused the first datagram (no route, too big, ICMP error
     // reported here, ...): drop it and go on with the rest.
     ++n_.send_errors;
     if (log_.should_log(spdlog::level::trace)) log_.trace("sendmmsg: {}", std::strerror(err));
     txq_.pop_front();
-    if (err == ECONNREFUSED) report_error(err);
+    if (plain_next_ > 0) --plain_next_;
+    // Port unreachable; or the source address is gone (the owner may move on to a new socket).
+    if (err == ECONNREFUSED || err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH) report_error(err);
   }
 }
 

@@ -3,6 +3,13 @@
 // datagrams to send wait in a bounded queue only while the socket's send
 // buffer is full. The owner (the transport) gets whole batches.
 //
+// Where the kernel offers them (options gso/gro): consecutive queued
+// datagrams to one destination with equal size (the last may be shorter)
+// leave as one sendmmsg entry with UDP_SEGMENT; with UDP_GRO a receive may
+// return a train of equal-size datagrams, which is split back into one
+// RxDatagram per datagram (the first stays in its pool buffer, the rest are
+// copied into pool buffers of their own).
+//
 // Rules that keep it safe on a single-threaded loop:
 //  - owner callbacks come only from the event loop, never from inside
 //    enqueue()/flush()/close();
@@ -74,6 +81,8 @@ class DatagramSocket {
   void flush();
   std::size_t queued() const noexcept { return txq_.size(); }
   bool closed() const noexcept { return closed_; }
+  bool gso() const noexcept { return gso_; }  // UDP_SEGMENT in use (false after the kernel refused it)
+  bool gro() const noexcept { return gro_; }  // UDP_GRO enabled on this socket
   udp::endpoint local_endpoint() const;
   // Closes the socket and releases every buffer; no callback after this.
   void close() noexcept;
@@ -84,11 +93,20 @@ class DatagramSocket {
     Peer to;  // !valid(): the connected peer
   };
 
+  // One UDP_SEGMENT (or UDP_GRO) cmsg: a u16 (an int for GRO) fits in this.
+  struct alignas(cmsghdr) Control {
+    unsigned char bytes[CMSG_SPACE(sizeof(int))];
+  };
+
   boost::system::error_code configure();
+  void enable_offloads();
   void wait_readable();
   void read_some();
   int receive_batch();  // >0: got some (read on), 0: nothing more now, <0: closed
+  void take_datagram(std::size_t i);  // message i of the last recvmmsg -> rx_ (split if a GRO train)
   int drop_one();       // no packet buffer: read one datagram into scratch and drop it
+  std::size_t build_send_batch();  // fills smsgs_ from the queue's front; returns the messages
+  bool gso_refused(int err);  // the first message (a GSO one) was refused: true if it is worth retrying
   void wait_writable();
   void report_error(int err);  // posted to the owner
 
@@ -103,16 +121,27 @@ class DatagramSocket {
   bool closed_ = false;
   bool reading_ = false;        // a wait or a posted read is pending
   bool write_waiting_ = false;
+  bool gso_ = false;            // UDP_SEGMENT on send
+  bool gso_worked_ = false;     // a GSO send has succeeded on this socket
+  bool gro_ = false;            // UDP_GRO on receive
+  std::size_t plain_next_ = 0;  // front datagrams to send one per message (a refused GSO message)
 
   std::vector<vpnsdk::PacketPtr> bufs_;  // receive buffers, refilled from the pool
   std::vector<mmsghdr> rmsgs_;
-  std::vector<iovec> riov_;
+  std::vector<iovec> riov_;  // two per message: its pool buffer, its spill (GRO)
   std::vector<sockaddr_storage> rnames_;
   std::vector<RxDatagram> rx_;
+  // GRO: per message, where a train goes on past its pool buffer (not
+  // zero-filled: untouched pages cost no memory), and its UDP_GRO cmsg.
+  std::unique_ptr<std::byte[]> rspill_;
+  std::size_t rspill_size_ = 0;  // bytes per message
+  std::vector<Control> rctl_;
 
   std::deque<TxEntry> txq_;
   std::vector<mmsghdr> smsgs_;
-  std::vector<iovec> siov_;
+  std::vector<iovec> siov_;                 // one per datagram (a GSO message has several)
+  std::vector<std::size_t> smsg_datagrams_;  // per message: queued datagrams it carries
+  std::vector<Control> sctl_;               // per message: its UDP_SEGMENT cmsg
 };
 
 }  // namespace transport_udp
