@@ -16,7 +16,7 @@ using vpnsdk::OptionSpec;
 
 using vpnsdk::OptionType;
 
-constexpr std::array<OptionSpec, 17> kHostOptions{{
+constexpr std::array<OptionSpec, 19> kHostOptions{{
     {"plugin_path", OptionType::string_list, "", "directories searched for plugins before $VPNHOST_PLUGIN_PATH and the stock directory; relative to the manifest"},
     {"log_level", OptionType::string, "info", "trace, debug, info, warn, error, critical or off"},
     {"stats_interval", OptionType::integer, "0", "seconds between counter dumps to the log/stats file (0: only on SIGUSR1 and at exit)"},
@@ -34,6 +34,8 @@ constexpr std::array<OptionSpec, 17> kHostOptions{{
     {"packet_buffers", OptionType::integer, "8192", "packet buffers in the pool (each ~9.4 KiB, allocated on demand)"},
     {"control_socket", OptionType::string, "", "UNIX socket (mode 0600) for `vpnhost status`; not set: /run/vpnhost/<manifest name>.sock; \"\": none"},
     {"metrics", OptionType::string, "", "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. \"127.0.0.1:9586\" (\"\": off)"},
+    {"mtu", OptionType::integer, "0", "tunnel MTU: 0 derives it per session from the underlay (docs/mtu.md); 576..9000 fixes it"},
+    {"mss_clamp", OptionType::boolean, "true", "lower the MSS option of TCP SYNs through the tunnel to its MTU - 40"},
 }};
 
 std::string valid_names(std::span<const OptionSpec> schema) {
@@ -203,6 +205,10 @@ HostSettings host_settings(const Manifest& m) {
   } else {
     h.control_socket = default_control_socket(m.file);
   }
+  h.mtu = o.integer("mtu");
+  if (h.mtu != 0 && (h.mtu < 576 || h.mtu > 9000))
+    throw ManifestError(m.host.at("mtu").where, "mtu must be 0 (derive it from the underlay) or between 576 and 9000");
+  h.mss_clamp = o.boolean("mss_clamp");
   h.metrics = o.str("metrics");
   if (!h.metrics.empty()) {
     if (std::string err = parse_listen_address(h.metrics, h.metrics_host, h.metrics_port); !err.empty())

@@ -44,6 +44,8 @@ class Host {
     limits.reconnect_min = std::chrono::milliseconds(cfg_.host.reconnect_min);
     limits.reconnect_max = std::chrono::milliseconds(cfg_.host.reconnect_max);
     limits.exit_on_server_bye = cfg_.host.exit_on_server_bye;
+    limits.mtu = static_cast<std::uint16_t>(cfg_.host.mtu);
+    limits.mss_clamp = cfg_.host.mss_clamp;
     pipeline_ = std::make_unique<Pipeline>(io_, pool_, counters_, stages_, limits);
     pipeline_->on_finished = [this](int code) {
       notifier_.stopping();

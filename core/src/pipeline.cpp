@@ -32,6 +32,8 @@ Pipeline::Pipeline(boost::asio::io_context& io, vpnsdk::PacketPool& pool, Counte
         &counters_.get("host.tx_bytes"),        &counters_.get("host.device_rx_packets"),
         &counters_.get("host.device_tx_packets"), &counters_.get("host.plugin_exceptions"),
         &counters_.get("host.protocol_errors"), &counters_.get("host.local_replies")};
+  mc_ = {&counters_.get("icmp.frag_needed_sent"), &counters_.get("icmp.frag_needed_limited"),
+         &counters_.get("ipv4.fragmented"), &counters_.get("ipv4.fragments_sent"), &counters_.get("tcp.mss_clamped")};
   pending_.reserve(256);
   scratch_.reserve(256);
   to_device_.reserve(256);
@@ -86,11 +88,13 @@ Status Pipeline::start() {
     std::optional<vpnsdk::Assignment> self;
     guarded(*stages_.router, 0, "local", [&] { self = router_->local(); });
     if (self) {
+      self->mtu = server_device_mtu(*self);
       Status st;
       if (!guarded(*stages_.device, 0, "start", [&] { st = device_->start(*this, *self); }))
         return Status::error(Code::internal, "[device] " + stages_.device->name + " threw while starting");
       if (!st.ok()) return Status::error(st.code, "[device] " + stages_.device->name + ": " + st.message);
       device_started_ = true;
+      device_mtu_ = self->mtu;
     }
   }
   Status st;
@@ -136,6 +140,8 @@ void Pipeline::cipher_ready(Session& s) {
   }
   proto::Hello hello;
   hello.max_body = static_cast<std::uint16_t>(std::min<std::size_t>(pool_.config().payload, 0xffff));
+  hello.requested_mtu = derive_mtu(s);
+  if (s.state == State::closing) return;
   if (send_control(s, FrameType::hello, proto::encode(hello))) s.state = State::hello_sent;
 }
 
@@ -272,6 +278,11 @@ void Pipeline::on_hello(Session& s, const vpnsdk::PacketBuffer& body) {
   s.assigned = true;
   a.keepalive_s = static_cast<std::uint16_t>(limits_.keepalive.count());
   a.timeout_s = static_cast<std::uint16_t>(limits_.session_timeout.count());
+  // The smallest of: this end's MTU for the session (docs/mtu.md), the
+  // router's (router_hub `mtu`, 0 = none) and what the client asked for.
+  const std::uint16_t own = derive_mtu(s);
+  if (s.state == State::closing) return;
+  a.mtu = a.mtu != 0 ? std::min(a.mtu, own) : own;
   if (hello.requested_mtu >= 576 && hello.requested_mtu < a.mtu) a.mtu = hello.requested_mtu;
   // Never send the client a DATA frame larger than it said it accepts.
   const std::size_t overhead = cipher_->overhead().head + cipher_->overhead().tail;
@@ -311,6 +322,7 @@ void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
       return shutdown(1, "device failed");
     }
     device_started_ = true;
+    device_mtu_ = a.mtu;
   }
   s.state = State::established;
   reconnect_attempt_ = 0;
@@ -517,6 +529,7 @@ std::string Pipeline::stats_text() {
     const std::string p = "session." + std::to_string(id) + ".";
     out += p + "address " + (s.assigned ? vpnsdk::ipv4::to_string(s.assignment.address) : "-") + "\n";
     out += p + "peer " + s.info.peer.to_string() + "\n";
+    out += p + "mtu " + std::to_string(s.assigned ? s.assignment.mtu : 0) + "\n";
     out += p + "rx_packets " + std::to_string(s.rx_packets) + "\n";
     out += p + "rx_bytes " + std::to_string(s.rx_bytes) + "\n";
     out += p + "tx_packets " + std::to_string(s.tx_packets) + "\n";

@@ -69,7 +69,8 @@ HubConfig parse_hub_config(const vpnsdk::Options& opts) {
     fail(opts, "pool_start", to_string(c.pool_start), "the pool holds only the server address");
 
   const std::int64_t mtu = opts.integer("mtu");
-  if (mtu < 576 || mtu > 9000) fail(opts, "mtu", std::to_string(mtu), "must be between 576 and 9000");
+  if (mtu != 0 && (mtu < 576 || mtu > 9000))
+    fail(opts, "mtu", std::to_string(mtu), "must be 0 (the host derives it) or between 576 and 9000");
   c.mtu = static_cast<std::uint16_t>(mtu);
 
   for (const std::string& item : opts.list("dns")) {

@@ -13,7 +13,7 @@ struct HubConfig {
   std::uint32_t server = 0;
   std::uint32_t pool_start = 0;  // inclusive
   std::uint32_t pool_end = 0;    // inclusive
-  std::uint16_t mtu = 1400;
+  std::uint16_t mtu = 0;  // 0: the host's derived tunnel MTU rules; else an upper bound for it
   std::vector<std::uint32_t> dns;
 };
 

@@ -187,7 +187,8 @@ constexpr std::array<vpnsdk::OptionSpec, 6> kOptions{{
     {"pool_start", vpnsdk::OptionType::string, "",
      "first client address (empty: first host address of the network)"},
     {"pool_end", vpnsdk::OptionType::string, "", "last client address (empty: last host address of the network)"},
-    {"mtu", vpnsdk::OptionType::integer, "1400", "tunnel MTU pushed to clients (576..9000)"},
+    {"mtu", vpnsdk::OptionType::integer, "0",
+     "upper bound for the tunnel MTU the host derives (0: none; 576..9000); see [host] mtu"},
     {"dns", vpnsdk::OptionType::string_list, "", "IPv4 resolvers pushed to clients"},
 }};
 const char* const kProvides[] = {"address-pool", nullptr};

@@ -35,6 +35,7 @@ class TcpTransport final : public vpnsdk::Transport, private SessionOwner {
   vpnsdk::Status send(vpnsdk::SessionId id, vpnsdk::Batch frames) override;
   void close(vpnsdk::SessionId id, const vpnsdk::Status& why) override;
   vpnsdk::Status reconnect() override;
+  std::uint32_t frame_mtu(vpnsdk::SessionId id) const override;  // path_mtu.cpp
   void stop() override;
 
  private:

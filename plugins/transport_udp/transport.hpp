@@ -43,6 +43,7 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   vpnsdk::Status send(vpnsdk::SessionId id, vpnsdk::Batch frames) override;
   void close(vpnsdk::SessionId id, const vpnsdk::Status& why) override;
   vpnsdk::Status reconnect() override;
+  std::uint32_t frame_mtu(vpnsdk::SessionId id) const override;  // path_mtu.cpp
   void stop() override;
 
  private:

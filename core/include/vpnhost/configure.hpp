@@ -30,6 +30,8 @@ struct HostSettings {
   std::int64_t reconnect_min = 1000;   // ms
   std::int64_t reconnect_max = 30000;  // ms
   bool exit_on_server_bye = true;
+  std::int64_t mtu = 0;   // tunnel MTU; 0 = derived per session (docs/mtu.md)
+  bool mss_clamp = true;
   // Operations (docs/operations.md)
   std::string control_socket;            // "" = none
   bool control_socket_explicit = false;  // set in the manifest: failing to create it ends start-up

@@ -25,6 +25,7 @@
 #include "vpnhost/log_limiter.hpp"
 
 #include "vpnhost/counters.hpp"
+#include "vpnhost/mtu.hpp"
 #include "vpnhost/ops.hpp"
 #include "vpnhost/protocol.hpp"
 #include "vpnhost/stage_instance.hpp"
@@ -48,6 +49,9 @@ struct SessionLimits {
   std::chrono::milliseconds reconnect_min{1000};
   std::chrono::milliseconds reconnect_max{30000};
   bool exit_on_server_bye = true;     // BYE "shutdown" from the server ends the client (else reconnect)
+  // tunnel MTU (docs/mtu.md)
+  std::uint16_t mtu = 0;              // [host] mtu: 0 = derive per session from the transport's frame_mtu()
+  bool mss_clamp = true;              // lower the MSS of TCP SYNs to the tunnel MTU - 40
 };
 
 class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
@@ -140,6 +144,14 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   CounterRegistry& counters_;
   Stages& stages_;
   SessionLimits limits_;
+  // MTU (mtu_path.cpp): `to` 0 is the device.
+  std::uint16_t derive_mtu(Session& s);
+  std::uint16_t server_device_mtu(const vpnsdk::Assignment& self) const;
+  void forward(vpnsdk::SessionId from, vpnsdk::SessionId to, vpnsdk::PacketPtr p, const vpnsdk::ipv4::Header& h);
+  void too_big(vpnsdk::SessionId from, const vpnsdk::PacketBuffer& p, const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
+  void fragment_to(vpnsdk::SessionId from, vpnsdk::SessionId to, const vpnsdk::PacketBuffer& p,
+                   const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
+  void queue(vpnsdk::SessionId to, vpnsdk::PacketPtr p);
   std::shared_ptr<spdlog::logger> log_;
 
   vpnsdk::Transport* transport_ = nullptr;
@@ -168,6 +180,10 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
 
   struct HostCounters {
     std::uint64_t *sessions_opened, *sessions_closed, *sessions_active, *rx_packets, *rx_bytes, *tx_packets,
+  std::uint16_t device_mtu_ = 0;                 // the MTU the device was started with (0: not known)
+  mtu::IcmpRateLimit icmp_limit_;
+  std::uint16_t icmp_id_ = 0;
+  std::vector<vpnsdk::PacketPtr> fragments_;     // one packet's fragments while they are made
         *tx_bytes, *device_rx_packets, *device_tx_packets, *plugin_exceptions, *protocol_errors, *echo_local;
   } c_{};
 };
@@ -183,6 +199,9 @@ bool Pipeline::guarded(const StageInstance& stage, vpnsdk::SessionId sid, const 
   } catch (...) {
     error = "unknown exception";
   }
+  struct MtuCounters {
+    std::uint64_t *frag_needed_sent, *frag_needed_limited, *fragmented, *fragments, *mss_clamped;
+  } mc_{};
   ++*c_.plugin_exceptions;
   log_->error("[{}] threw in {}: {}", stage.name, what, error);
   if (Session* s = find(sid)) end_session(*s, "plugin " + stage.name + " failed in " + what);

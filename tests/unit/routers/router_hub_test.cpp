@@ -67,7 +67,7 @@ TEST_CASE("router_hub: default pool hands out 10.10.0.2..254 in order, then refu
   CHECK(first.address == addr("10.10.0.2"));
   CHECK(first.prefix_len == 24);
   CHECK(first.server == addr("10.10.0.1"));
-  CHECK(first.mtu == 1400);
+  CHECK(first.mtu == 0);  // the host derives the tunnel MTU (docs/mtu.md)
   CHECK(first.dns.empty());
 
   std::set<std::uint32_t> seen{first.address};
@@ -203,6 +203,7 @@ TEST_CASE("router_hub: bad options are refused with the option named") {
              Catch::Contains("'pool_end'") && Catch::Contains("below pool_start"));
   CHECK_THAT(config_error({{"mtu", std::int64_t{575}}}), Catch::Contains("'mtu'") && Catch::Contains("576"));
   CHECK_THAT(config_error({{"mtu", std::int64_t{9001}}}), Catch::Contains("'mtu'"));
+  CHECK_THAT(config_error({{"mtu", std::int64_t{1}}}), Catch::Contains("'mtu'") && Catch::Contains("0 (the host derives it)"));
   CHECK_THAT(config_error({{"dns", std::vector<std::string>{"1.1.1.1", "one.one"}}}),
              Catch::Contains("'dns'") && Catch::Contains("one.one"));
 }
