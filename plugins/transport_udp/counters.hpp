@@ -37,7 +37,11 @@ struct UdpCounters {
         gso_datagrams(c.counter("gso_datagrams")),
         gso_fallbacks(c.counter("gso_fallbacks")),
         gro_trains(c.counter("gro_trains")),
-        gro_datagrams(c.counter("gro_datagrams")) {}
+        gro_datagrams(c.counter("gro_datagrams")),
+        path_candidates(c.counter("path_candidates")),
+        paths_adopted(c.counter("paths_adopted")),
+        paths_stale(c.counter("paths_stale")),
+        source_rebinds(c.counter("source_rebinds")) {}
 
   std::uint64_t& sessions_opened;
   std::uint64_t& sessions_closed;
@@ -69,6 +73,10 @@ struct UdpCounters {
   std::uint64_t& gso_fallbacks;     // GSO messages the kernel refused: sent again one datagram each
   std::uint64_t& gro_trains;        // received buffers holding several datagrams (UDP_GRO)
   std::uint64_t& gro_datagrams;     // datagrams split out of those trains
+  std::uint64_t& path_candidates;   // server: a session's datagram (by index) from a new source, marked for the host
+  std::uint64_t& paths_adopted;     // server: adopt_path() moved a session to its new source (roaming)
+  std::uint64_t& paths_stale;       // server: adopt_path() with a token that is no longer the candidate's
+  std::uint64_t& source_rebinds;    // client: new socket after the old one's source address went away
 };
 
 }  // namespace transport_udp

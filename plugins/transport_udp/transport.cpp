@@ -111,19 +111,20 @@ Status UdpTransport::send(vpnsdk::SessionId id, vpnsdk::Batch frames) {
       return Status::error(Code::drop_no_route, "no open session " + std::to_string(id));
     }
     bool overflow = false, rejected = false;
+    const bool indexed = !cfg_.server() || s->indexed;  // a client always speaks indices (0 until it knows)
     for (auto& slot : frames) {
       vpnsdk::PacketPtr f = std::move(slot);
       if (!f) continue;
       const std::size_t body = f->size();
       const std::uint8_t type = f->meta.frame_type;
       std::byte* head = nullptr;
-      if (body <= kMaxFrameBody && vpnsdk::wire::known_type(type)) head = f->push(vpnsdk::wire::kHeaderSize);
+      if (body <= kMaxFrameBody && vpnsdk::wire::known_type(type)) head = f->push(prefix_size(indexed));
       if (head == nullptr) {
         ++n_.send_rejects;
         rejected = true;
         continue;
       }
-      vpnsdk::wire::encode_header(head, static_cast<std::uint16_t>(body), type);
+      encode_prefix(head, static_cast<std::uint16_t>(body), type, indexed, s->index);
       const bool rtx = s->ctl.on_send(type, f->bytes());
       // BYE goes out twice: nothing answers it, and a lost one would leave
       // the peer waiting for its idle timeout.
@@ -147,7 +148,7 @@ Status UdpTransport::send(vpnsdk::SessionId id, vpnsdk::Batch frames) {
                                                     std::to_string(id) + ")");
     if (rejected)
       return Status::error(Code::drop_malformed,
-                           "frame without 4 bytes of headroom, too large for a datagram, or of unknown type");
+                           "frame without 8 bytes of headroom, too large for a datagram, or of unknown type");
     return {};
   } catch (const std::exception& e) {
     for (auto& p : frames) p.reset();
@@ -167,7 +168,8 @@ void UdpTransport::close(vpnsdk::SessionId id, const Status& why) {
     log_->debug("session {} ({}): closing: {}", id, s->peer.text(), why.message);
     if (cfg_.server()) {
       // Its queued datagrams carry their destination: they still go out.
-      by_peer_.erase(s->peer);
+      if (auto p = by_peer_.find(s->peer); p != by_peer_.end() && p->second == id) by_peer_.erase(p);
+      forget_index(*s);
       boost::asio::post(io_, guarded([this, id, why] {
         ++n_.sessions_closed;
         sink_->closed(id, why);
@@ -223,6 +225,7 @@ void UdpTransport::stop() {
   const std::size_t dropped = sessions_.size();
   sessions_.clear();
   by_peer_.clear();
+  by_index_.clear();
   for (std::size_t i = 0; i < ngroups_; ++i) groups_[i].frames.clear();
   if (started_) log_->info("stopped; {} session(s) dropped", dropped);
 }
@@ -295,6 +298,7 @@ void UdpTransport::on_resolved(const boost::system::error_code& ec, const udp::r
     connect_timer_.cancel();
     retire(std::move(socket_));
     socket_ = std::move(sock);
+    remote_ = r.endpoint();
     socket_->start_receiving();
     log_->info("sending to udp {} from {}", text(r.endpoint()), text(socket_->local_endpoint()));
     Session* s = open_session(Peer::from(r.endpoint()), vpnsdk::Role::initiator);
@@ -327,13 +331,17 @@ void UdpTransport::end_client_session(const Status& why) {
 
 // ---- both --------------------------------------------------------------------
 
-UdpTransport::Session* UdpTransport::open_session(const Peer& peer, vpnsdk::Role role) {
+UdpTransport::Session* UdpTransport::open_session(const Peer& peer, vpnsdk::Role role, bool indexed) {
   const vpnsdk::SessionInfo info{next_id_++, role, peer.endpoint()};
   auto owned = std::make_unique<Session>(io_, info, peer);
   owned->last_tx = Clock::now();
+  owned->indexed = indexed;
   Session* s = owned.get();
   sessions_.emplace(info.id, std::move(owned));
-  if (role == vpnsdk::Role::responder) by_peer_.emplace(peer, info.id);
+  if (role == vpnsdk::Role::responder) {
+    by_peer_.emplace(peer, info.id);
+    give_index(*s);
+  }
   ++n_.sessions_opened;
   log_->debug("session {} opened ({}, peer {})", info.id, role == vpnsdk::Role::initiator ? "initiator" : "responder",
               peer.text());

@@ -1,7 +1,9 @@
 // UdpTransport: vpnsdk::Transport over UDP, one wire v1 frame per datagram.
 // Listen mode serves every session on one socket, a session per source
 // address:port, opened by its first HELLO/HANDSHAKE datagram (option
-// open_on), bounded by max_sessions and new_sessions_per_second. Connect
+// open_on), bounded by max_sessions and new_sessions_per_second; each
+// session has a random index that its client echoes in every datagram, so
+// its datagrams are recognised from a new source too (roaming.cpp). Connect
 // mode opens one connected socket per connection (Role::initiator) and
 // supports reconnect(). ControlState (control.hpp) makes the handshake
 // survive loss and duplication. Keeps the SDK's promises: no sink callback
@@ -9,6 +11,8 @@
 #pragma once
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "config.hpp"
 #include "control.hpp"
 #include "counters.hpp"
+#include "datagram.hpp"
 #include "datagram_socket.hpp"
 #include "peer.hpp"
 #include "vpnsdk/context.hpp"
@@ -38,12 +43,14 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   UdpTransport(const UdpTransport&) = delete;
   UdpTransport& operator=(const UdpTransport&) = delete;
 
-  vpnsdk::Overhead overhead() const override { return {vpnsdk::wire::kHeaderSize, 0}; }
+  // Header + session index (datagram.hpp).
+  vpnsdk::Overhead overhead() const override { return {kPrefixSize, 0}; }
   vpnsdk::Status start(vpnsdk::TransportSink& sink) override;
   vpnsdk::Status send(vpnsdk::SessionId id, vpnsdk::Batch frames) override;
   void close(vpnsdk::SessionId id, const vpnsdk::Status& why) override;
   vpnsdk::Status reconnect() override;
   std::uint32_t frame_mtu(vpnsdk::SessionId id) const override;  // path_mtu.cpp
+  std::optional<vpnsdk::Endpoint> adopt_path(vpnsdk::SessionId id, std::uint32_t path) override;  // roaming.cpp
   void stop() override;
 
  private:
@@ -57,10 +64,18 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
     std::chrono::milliseconds rtx_delay{0};
     unsigned rtx_sent = 0;
     Clock::time_point last_tx{};
+    // Roaming (roaming.cpp). Server: the index it gave the session; client:
+    // the index the server's datagrams carry (0: not known yet).
+    std::uint32_t index = 0;
+    bool indexed = false;  // server: the client speaks indices, so replies carry ours
+    Peer candidate;        // server: the latest new source of the session's datagrams
+    std::uint32_t candidate_token = 0;
+    std::uint32_t adopted_token = 0;  // the token adopt_path() took last (its later frames are no news)
   };
   struct Group {  // the frames of one session in one received batch
     vpnsdk::SessionId id = 0;
     std::vector<vpnsdk::PacketPtr> frames;
+    std::uint64_t bytes = 0;  // datagram bytes of the frames
   };
 
   // SocketOwner (transport_recv.cpp)
@@ -69,7 +84,7 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   void on_drained(DatagramSocket& s) override;
   void classify(RxDatagram& d);
   Session* session_for(RxDatagram& d, std::uint8_t type);
-  std::vector<vpnsdk::PacketPtr>& group_of(vpnsdk::SessionId id);
+  Group& group_of(vpnsdk::SessionId id);
   void deliver_groups();
 
   // Wraps a completion handler: nothing once stop() ran or the transport is
@@ -82,7 +97,13 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   void connect();
   void on_resolved(const boost::system::error_code& ec, const udp::resolver::results_type& results);
   void connect_failed(const std::string& reason);
-  Session* open_session(const Peer& peer, vpnsdk::Role role);
+  Session* open_session(const Peer& peer, vpnsdk::Role role, bool indexed = false);
+  // roaming.cpp
+  Session* session_by_index(RxDatagram& d, std::uint32_t index);
+  void give_index(Session& s);
+  void forget_index(const Session& s);
+  bool source_gone(int err) const;
+  void rebind(int err);
   bool take_token();
   const Peer* dest(const Session& s) const { return cfg_.server() ? &s.peer : nullptr; }
   DatagramSocket* socket_of(const Session& s);
@@ -108,9 +129,14 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   std::unordered_map<Peer, vpnsdk::SessionId, PeerHash> by_peer_;
   std::unordered_map<vpnsdk::SessionId, std::unique_ptr<Session>> sessions_;
   vpnsdk::SessionId next_id_ = 1;
+  std::unordered_map<std::uint32_t, vpnsdk::SessionId> by_index_;  // server
+  std::mt19937 index_rng_{std::random_device{}()};
+  std::uint32_t next_token_ = 0;
 
   // client
   udp::resolver resolver_;
+  udp::endpoint remote_;  // the server's address the socket is connected to
+  Clock::time_point last_rebind_{};
   boost::asio::steady_timer connect_timer_;
   bool connect_pending_ = false;
   std::unique_ptr<DatagramSocket> closing_socket_;  // flushing after close()

@@ -31,7 +31,7 @@ void UdpTransport::on_datagrams(DatagramSocket& sock, std::span<RxDatagram> batc
 
 void UdpTransport::classify(RxDatagram& d) {
   vpnsdk::PacketBuffer& b = *d.buf;
-  if (d.truncated || b.size() > pool_.config().payload + vpnsdk::wire::kHeaderSize) {
+  if (d.truncated || b.size() > pool_.config().payload + kPrefixSize) {
     ++n_.oversize;
     if (log_->should_log(spdlog::level::trace)) log_->trace("dropped an oversize datagram from {}", d.from.text());
     return;
@@ -47,8 +47,16 @@ void UdpTransport::classify(RxDatagram& d) {
       log_->trace("dropped a datagram of {} bytes from {}: {}", b.size(), d.from.text(), p.problem);
     return;
   }
-  Session* s = session_for(d, p.type);
+  b.meta.path = 0;
+  Session* s = p.indexed && p.index != 0 && cfg_.server() ? session_by_index(d, p.index) : nullptr;
+  if (s == nullptr) s = session_for(d, p.type);
   if (s == nullptr) return;
+  if (p.indexed) {
+    if (cfg_.server())
+      s->indexed = true;  // it speaks indices: our datagrams carry its index from now on
+    else if (p.index != 0)
+      s->index = p.index;  // the server's latest word on our index
+  }
   std::span<const std::byte> resend;
   const ControlState::Verdict v = s->ctl.on_receive(p.type, b.bytes(), resend);
   if (!resend.empty()) {
@@ -68,10 +76,13 @@ void UdpTransport::classify(RxDatagram& d) {
     ++n_.early_frames;
     return;
   }
-  b.pull(vpnsdk::wire::kHeaderSize);
+  const std::size_t size = b.size();
+  b.pull(p.prefix);
   b.meta.frame_type = p.type;
   b.meta.session = s->info.id;
-  group_of(s->info.id).push_back(std::move(d.buf));
+  Group& g = group_of(s->info.id);
+  g.bytes += size;
+  g.frames.push_back(std::move(d.buf));
 }
 
 UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, std::uint8_t type) {
@@ -99,16 +110,17 @@ UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, std::uint8_t typ
   return open_session(d.from, vpnsdk::Role::responder);  // nullptr if the host closed it at once
 }
 
-std::vector<vpnsdk::PacketPtr>& UdpTransport::group_of(vpnsdk::SessionId id) {
+UdpTransport::Group& UdpTransport::group_of(vpnsdk::SessionId id) {
   for (std::size_t i = 0; i < ngroups_; ++i)
-    if (groups_[i].id == id) return groups_[i].frames;
+    if (groups_[i].id == id) return groups_[i];
   if (ngroups_ == groups_.size()) {
     groups_.emplace_back();
     groups_.back().frames.reserve(cfg_.recv_batch);
   }
   Group& g = groups_[ngroups_++];
   g.id = id;
-  return g.frames;
+  g.bytes = 0;
+  return g;
 }
 
 void UdpTransport::deliver_groups() {
@@ -118,8 +130,7 @@ void UdpTransport::deliver_groups() {
       g.frames.clear();
       continue;
     }
-    std::uint64_t bytes = 0;
-    for (const auto& p : g.frames) bytes += p->size() + vpnsdk::wire::kHeaderSize;
+    const std::uint64_t bytes = g.bytes;
     n_.frames_in += g.frames.size();
     n_.bytes_in += bytes;
     if (log_->should_log(spdlog::level::trace))
@@ -142,6 +153,7 @@ void UdpTransport::on_socket_error(DatagramSocket& sock, int err) {
     log_->debug("socket error: {}", std::strerror(err));
     return;
   }
+  if (source_gone(err)) return rebind(err);
   if (err != ECONNREFUSED) {
     log_->debug("socket error: {}", std::strerror(err));
     return;

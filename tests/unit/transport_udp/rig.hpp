@@ -53,6 +53,20 @@ inline Bytes encode(std::uint8_t type, const Bytes& body, std::uint8_t flags = 0
   out.insert(out.end(), body.begin(), body.end());
   return out;
 }
+// The same with a session index after the header (flag 0x01): what a
+// transport_udp client always sends, and a server to such a client.
+inline Bytes encode_indexed(std::uint8_t type, const Bytes& body, std::uint32_t index) {
+  Bytes out{std::byte(body.size() >> 8), std::byte(body.size() & 0xff), std::byte(type), std::byte(1),
+            std::byte(index >> 24), std::byte((index >> 16) & 0xff), std::byte((index >> 8) & 0xff),
+            std::byte(index & 0xff)};
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+inline std::uint32_t index_of(const Bytes& d) {
+  if (d.size() < 8 || d[3] != std::byte(1)) return 0;
+  return std::to_integer<std::uint32_t>(d[4]) << 24 | std::to_integer<std::uint32_t>(d[5]) << 16 |
+         std::to_integer<std::uint32_t>(d[6]) << 8 | std::to_integer<std::uint32_t>(d[7]);
+}
 inline std::uint8_t type_of(const Bytes& d) { return d.size() >= 4 ? std::to_integer<std::uint8_t>(d[2]) : 0; }
 
 struct Frame {
@@ -60,6 +74,7 @@ struct Frame {
   SessionId meta_session = 0;
   std::uint8_t type = 0;
   Bytes body;
+  std::uint32_t path = 0;  // meta.path: nonzero when it came from a new source (roaming)
 };
 
 class RecordingSink final : public vpnsdk::TransportSink {
@@ -77,7 +92,8 @@ class RecordingSink final : public vpnsdk::TransportSink {
         ++null_frames;
         continue;
       }
-      frames_.push_back({id, p->meta.session, p->meta.frame_type, {p->bytes().begin(), p->bytes().end()}});
+      frames_.push_back(
+          {id, p->meta.session, p->meta.frame_type, {p->bytes().begin(), p->bytes().end()}, p->meta.path});
     }
     if (on_received) on_received(id, frames);
   }
