@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""vpnhost benchmark (issue 8): raw forwarding, OpenVPN TCP/UDP, wireguard-go
-and vpnhost side by side, A -> hub S -> B in namespaces of its own; then
-vpnhost's scale figures and a perf profile. Run it through bench/run.sh
+"""vpnhost benchmark (issues 8, 10): raw forwarding, OpenVPN TCP/UDP,
+wireguard-go and vpnhost (TCP; UDP with cipher_xor and cipher_noise) side by
+side, A -> hub S -> B in namespaces of its own; then vpnhost's goodput over
+TCP vs UDP transport under underlay loss, its scale figures and a perf
+profile. Run it through bench/run.sh
 (root, clean-up guard); see bench/README.md.
 """
 import argparse
@@ -16,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import measure, profile, report, scale, systems, topology  # noqa: E402
+from benchlib import loss, measure, profile, report, scale, systems, topology  # noqa: E402
 from benchlib.lab import Lab, LabError, log  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,8 +43,15 @@ def parse_args():
     ap.add_argument("--duration", type=int, help="seconds per TCP test (default 10; --quick 3)")
     ap.add_argument("--udp-duration", type=int, help="seconds of the UDP test (default 5; --quick 3)")
     ap.add_argument("--ping-count", type=int, default=200, help="pings at 10 ms (default 200)")
-    ap.add_argument("--systems", default="raw,openvpn-tcp,openvpn-udp,wireguard-go,vpnhost",
+    ap.add_argument("--systems",
+                    default="raw,openvpn-tcp,openvpn-udp,wireguard-go,vpnhost,vpnhost-udp,vpnhost-udp-noise",
                     help="comma-separated subset (the ratios need openvpn-tcp and wireguard-go)")
+    ap.add_argument("--loss", default="0,1,3",
+                    help="underlay loss rates in %% for the TCP-vs-UDP transport goodput (default 0,1,3)")
+    ap.add_argument("--loss-duration", type=int, help="seconds per goodput test under loss (default 10; --quick 3)")
+    ap.add_argument("--no-loss", action="store_true", help="skip the goodput-under-loss phase")
+    ap.add_argument("--profile-system", default="vpnhost",
+                    help="which vpnhost row the perf profile samples (default vpnhost; e.g. vpnhost-udp-noise)")
     ap.add_argument("--cycles", type=int, help="churn cycles (default 10000; --quick 1000)")
     ap.add_argument("--no-scale", action="store_true", help="skip vpnhost's scale figures")
     ap.add_argument("--no-profile", action="store_true", help="skip the perf profile of vpnhost")
@@ -54,6 +63,7 @@ def parse_args():
     a.reps = a.reps or (1 if a.quick else 3)
     a.duration = a.duration or (3 if a.quick else 10)
     a.udp_duration = a.udp_duration or (3 if a.quick else 5)
+    a.loss_duration = a.loss_duration or (3 if a.quick else 10)
     a.cycles = a.cycles or (1000 if a.quick else 10000)
     return a
 
@@ -123,7 +133,7 @@ def bench_systems(lab, topo, chosen, a):
     return runs, detail
 
 
-def write_outputs(a, outdir, info, labels, keys, summ, rat, sc, tg, prof, detail, elapsed):
+def write_outputs(a, outdir, info, labels, keys, summ, rat, sc, tg, prof, detail, elapsed, lo=None):
     body = [
         f"vpnhost benchmark, {info['date']}: {info['nproc']} CPUs ({info['cpu']}), kernel {info['kernel']}, "
         f"load average at start {' '.join(info['loadavg_start'])}",
@@ -135,6 +145,9 @@ def write_outputs(a, outdir, info, labels, keys, summ, rat, sc, tg, prof, detail
         "", report.main_table(summ, rat, labels, keys), "",
         "CPU during the 1-stream TCP test (medians; the machine has "
         f"{info['nproc']} CPUs):", "", report.cpu_table(detail, labels, keys), "",
+        "vpnhost goodput over a lossy underlay (one TCP stream A → B through the tunnel, cipher_xor; random loss "
+        f"on A's link in both directions, per packet; {a.loss_duration} s per test; median (min–max) over "
+        f"{a.reps} repetition(s)):", "", report.loss_table(lo), "",
         "vpnhost scale figures:", "", report.scale_table(sc), "",
         "System calls / context switches per ping (idle tunnel) and per delivered 64-byte UDP packet "
         "(flood), per tunnel process (a separate pass, perf stat):", "",
@@ -145,15 +158,16 @@ def write_outputs(a, outdir, info, labels, keys, summ, rat, sc, tg, prof, detail
         for who in ("server", "client-a"):
             p = (prof or {}).get(phase, {}).get(who)
             if p:
-                body += ["", f"perf, vpnhost {who} during the {phase} load ({p['header']}), top self-time entries:",
+                body += ["", f"perf, {(prof or {}).get('system', 'vpnhost')} {who} during the {phase} load ({p['header']}), top self-time entries:",
                          "", "```", *[l[:150] for l in p["top"][:12]], "```"]
     text = "\n".join(body)
     with open(os.path.join(outdir, "table.md"), "w") as f:
         f.write(text + "\n")
     result = {"machine": info, "settings": {k: getattr(a, k) for k in
-                                            ("quick", "reps", "duration", "udp_duration", "ping_count", "cycles")},
+                                            ("quick", "reps", "duration", "udp_duration", "ping_count", "cycles",
+                                             "loss", "loss_duration")},
               "figures": [{"key": k, "label": l, "unit": u, "better": b} for k, l, u, b in report.FIGURES],
-              "summary": summ, "ratios": rat, "runs": detail, "scale": sc,
+              "summary": summ, "ratios": rat, "runs": detail, "scale": sc, "loss": lo,
               "targets": [{"target": t, "value": v, "met": m} for t, v, m in tg], "profile": prof}
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -188,6 +202,16 @@ def main():
         labels = {s.key: s.label for s in chosen}
         vh = next((s for s in every if s.key == "vpnhost"), None)
         vh.prepare(lab, topo)
+        lo = None
+        if not a.no_loss:
+            log("vpnhost goodput under underlay loss, TCP vs UDP transport")
+            pair = {"tcp": vh, "udp": next(s for s in every if s.key == "vpnhost-udp")}
+            pair["udp"].prepare(lab, topo)
+            try:
+                lo = loss.run(lab, topo, pair, [int(x) for x in a.loss.split(",")], a.loss_duration, a.reps)
+            except (LabError, subprocess.TimeoutExpired) as e:
+                log(f"  loss: FAILED: {e}")
+                lo = {"error": str(e)}
         sc = None
         if not a.no_scale:
             log("vpnhost scale figures")
@@ -204,7 +228,10 @@ def main():
             if profile.perf_usable():
                 log("perf profile of vpnhost during a 1-stream TCP run")
                 try:
-                    prof = profile.run(lab, topo, vh, a.duration, a.udp_duration, outdir)
+                    pv = next((s for s in every if s.key == a.profile_system), vh)
+                    pv.prepare(lab, topo)
+                    prof = profile.run(lab, topo, pv, a.duration, a.udp_duration, outdir)
+                    prof["system"] = pv.label
                 except (LabError, subprocess.TimeoutExpired) as e:
                     log(f"  profile: FAILED: {e}")
                     prof = {"error": str(e)}
@@ -217,7 +244,7 @@ def main():
         rat = report.ratios(summ, keys)
         tg = report.targets(summ, rat, sc)
         text = write_outputs(a, outdir, info, labels, keys, summ, rat, sc, tg, prof, detail,
-                             time.time() - started)
+                             time.time() - started, lo)
         print("\n" + text + "\n", flush=True)
         log(f"wrote {outdir}/results.json and {outdir}/table.md")
     except Interrupted as e:

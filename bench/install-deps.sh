@@ -10,6 +10,7 @@ set -euo pipefail
 packages=(
   openvpn wireguard-go wireguard-tools  # the peers
   iperf3 iputils-ping iproute2 procps   # traffic, RTT, namespaces, /proc readers
+  nftables                              # underlay loss (numgen random) for the goodput-under-loss phase
   openssl                               # a throw-away EC CA for OpenVPN
   python3                               # bench/bench.py (standard library only)
   linux-perf                            # optional profile (bench/run.sh --profile)

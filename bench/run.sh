@@ -5,7 +5,7 @@
 #  - bench.py cleans up what it started (try/finally, signals handled);
 #  - this wrapper forwards INT/TERM/HUP to it and, once it has ended (also by
 #    SIGKILL), removes whatever is left under the run's prefix;
-#  - a detached guard ends the run after a time limit (25 min; --quick 10)
+#  - a detached guard ends the run after a time limit (40 min; --quick 10)
 #    and, if this wrapper itself is killed, removes the run's namespaces,
 #    their processes and its wireguard sockets - by the prefix only.
 set -u -o pipefail
@@ -23,7 +23,7 @@ fi
 # Debian's packages; install-deps.sh runs apt-get only when one is missing.
 bash "$here/install-deps.sh" || { echo "bench: installing the benchmark's packages failed" >&2; exit 2; }
 missing=()
-for t in ip ping ss iperf3 openvpn wireguard-go wg openssl python3; do
+for t in ip ping ss iperf3 openvpn wireguard-go wg openssl nft python3; do
   command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -35,7 +35,7 @@ P="vb$$"
 for s in "" a b c d e f g h; do
   if ! ip netns list | grep -q "^vb$$$s-"; then P="vb$$$s"; break; fi
 done
-limit=1500
+limit=2400
 BENCH_KEEP_TMP=
 for arg in "$@"; do
   [ "$arg" = --quick ] && limit=600

@@ -89,16 +89,21 @@ def ping(lab, topo, system, count=200, interval=0.01):
             "max_ms": rtts[-1], "replies": len(rtts)}
 
 
+def wait_listening(lab, topo, srv):
+    """Until B's iperf3 server (SRV) listens (10 s at most)."""
+    end = time.time() + 10
+    while not lab.sh(["ss", "-Hltn", f"sport = :{IPERF_PORT}"], ns=topo.b, check=False).strip():
+        if time.time() > end or srv.poll() is not None:
+            raise LabError("iperf3 server did not start")
+        time.sleep(0.1)
+
+
 def run_all(lab, topo, system, duration, udp_duration, ping_count):
     """All figures for SYSTEM (already up). Returns {figure: value|None} and errors."""
     srv = lab.bg(topo.b, ["iperf3", "-s", "-p", IPERF_PORT], f"iperf3-{system.key}.log")
     fig, errors = {}, {}
     try:
-        end = time.time() + 10
-        while not lab.sh(["ss", "-Hltn", f"sport = :{IPERF_PORT}"], ns=topo.b, check=False).strip():
-            if time.time() > end or srv.poll() is not None:
-                raise LabError("iperf3 server did not start")
-            time.sleep(0.1)
+        wait_listening(lab, topo, srv)
         steps = (  # ping first, on the idle tunnel: a flood leaves queues that take a while to drain
             ("ping", lambda: ping(lab, topo, system, ping_count)),
             ("tcp1", lambda: tcp(lab, topo, system, 1, duration)),

@@ -175,6 +175,10 @@ def targets(summ, rat, sc):
     add("1-stream TCP ≥ 1× wireguard-go", v, v is not None and v >= 1, f"{v:.2f}×" if v else "")
     v = r("udp64_pps", "openvpn-tcp")
     add("small-packet rate ≥ 3× OpenVPN TCP", v, v is not None and v >= 3, f"{v:.2f}×" if v else "")
+    v = rat.get("tcp1_mbps", {}).get("vpnhost-udp-noise", {}).get("wireguard-go")
+    if "vpnhost-udp-noise" in rat.get("tcp1_mbps", {}):
+        add("1-stream TCP, vpnhost UDP + cipher_noise ≥ 1.5× wireguard-go (issue 10)", v, v is not None and v >= 1.5,
+            f"{v:.2f}×" if v else "")
     v = r("rtt_avg_ms", "openvpn-tcp")
     add("ping RTT (avg) ≤ 0.5× OpenVPN TCP", v, v is not None and v <= 0.5, f"{v:.2f}×" if v else "")
     per = summary((sc or {}).get("per_session_kib", []))
@@ -190,7 +194,33 @@ def targets(summ, rat, sc):
 
 
 def targets_table(tg):
-    rows = ["| target (issue 8) | this run | met |", "|---|--:|:-:|"]
+    rows = ["| target (issues 8, 10) | this run | met |", "|---|--:|:-:|"]
     for text, shown, ok in tg:
         rows.append(f"| {text} | {shown} | {'n/a' if ok is None else ('yes' if ok else 'NO')} |")
+    return "\n".join(rows)
+
+
+def loss_table(lo):
+    """Goodput of vpnhost over TCP vs UDP transport at each loss rate: median
+    Mbit/s (min-max), and UDP / TCP."""
+    if not lo:
+        return "(not measured)"
+    if "error" in lo:
+        return f"loss: FAILED: {lo['error']}"
+    losses = list(next(iter(lo.values())).keys())
+    rows = ["| underlay loss | vpnhost TCP transport (Mbit/s) | vpnhost UDP transport (Mbit/s) | UDP / TCP "
+            "| tunnel packets dropped (TCP; UDP) |", "|--:|--:|--:|--:|--:|"]
+    for l in losses:
+        cells, med, drops = [f"{l} %"], {}, []
+        for t in ("tcp", "udp"):
+            runs = lo.get(t, {}).get(l, [])
+            s = summary([r.get("mbps") for r in runs])
+            med[t] = s and s["median"]
+            cells.append("n/a" if s is None else f"{fmt(s['median'])} ({fmt(s['min'])}–{fmt(s['max'])})")
+            d = summary([r.get("dropped") for r in runs])
+            drops.append("n/a" if d is None else f"{d['median']:.0f}")
+        r = ratio(med.get("udp"), med.get("tcp"))
+        cells.append("n/a" if r is None else f"{r:.2f}")
+        cells.append("; ".join(drops))
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

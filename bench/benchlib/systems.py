@@ -1,5 +1,6 @@
-"""The five things compared: raw forwarding, OpenVPN TCP/UDP, wireguard-go,
-vpnhost (stock manifests). Each brings its tunnel up between A, S and B,
+"""The things compared: raw forwarding, OpenVPN TCP/UDP, wireguard-go,
+vpnhost with its stock manifests over TCP (cipher_xor) and over UDP
+(cipher_xor, and cipher_noise with the secure manifests). Each brings its tunnel up between A, S and B,
 knows B's address on it and the pids of its tunnel processes, and takes it
 down again.
 """
@@ -185,34 +186,71 @@ class WireGuardGo(System):
 # ------------------------------------------------------------------ vpnhost
 
 class Vpnhost(System):
-    """vpnhost with manifests/server.manifest and client.manifest; only the
-    key file, the server address and the TUN name are overridden."""
-    key, label = "vpnhost", "vpnhost (stock)"
+    """vpnhost with a stock server/client manifest pair (server.manifest and
+    client.manifest by default); only the keys, the server address and the
+    TUN name are overridden. transport "udp" takes the *-udp manifests;
+    cipher "noise" the secure-* ones (a key pair per host, the clients in
+    the server's authorized_clients)."""
 
-    def __init__(self, binary, manifests):
+    def __init__(self, binary, manifests, transport="tcp", cipher="xor"):
         self.binary = binary
         self.manifests = manifests
+        self.transport = transport
+        self.cipher = cipher
+        udp = "-udp" if transport == "udp" else ""
+        secure = "secure-" if cipher == "noise" else ""
+        self.server_manifest = f"{secure}server{udp}.manifest"
+        self.client_manifest = f"{secure}client{udp}.manifest"
+        if transport == "tcp" and cipher == "xor":
+            self.key, self.label = "vpnhost", "vpnhost (stock)"
+        else:
+            self.key = f"vpnhost-{transport}" + ("-noise" if cipher == "noise" else "")
+            self.label = f"vpnhost {transport.upper()} {'cipher_noise' if cipher == 'noise' else 'cipher_xor'}"
+        self.extra = []  # more --set options for every process (e.g. transport.gso=false)
 
     def prepare(self, lab, topo):
         self.keyfile = os.path.join(lab.tmp, "xor.key")
         if not os.path.exists(self.keyfile):
             lab.sh([self.binary, "keygen", self.keyfile])
+        if self.cipher == "noise":
+            d = os.path.join(lab.tmp, "noise")
+            os.makedirs(d, exist_ok=True)
+            self.noise_pub = {}
+            for who in ("s", "a", "b"):
+                key = os.path.join(d, f"{who}.key")
+                if not os.path.exists(key):
+                    lab.sh([self.binary, "keygen", key])
+                self.noise_pub[who] = lab.sh([self.binary, "pubkey"], input=open(key).read()).strip()
+            self.authorized = os.path.join(d, "authorized_clients")
+            with open(self.authorized, "w") as f:
+                f.write(f"{self.noise_pub['a']} bench-a\n{self.noise_pub['b']} bench-b\n")
+            os.chmod(self.authorized, 0o644)
+            self.noise_dir = d
+
+    def _keys(self, who):
+        if self.cipher == "noise":
+            k = ["--set", f"cipher.private_key_file={self.noise_dir}/{who}.key"]
+            if who == "s":
+                return k + ["--set", f"cipher.authorized_clients={self.authorized}"]
+            return k + ["--set", f"cipher.server_public_key={self.noise_pub['s']}"]
+        return ["--set", f"cipher.key_file={self.keyfile}"]
 
     def start_server(self, lab, topo, logname, extra=()):
-        srv = lab.bg(topo.s, [self.binary, "--plugins", f"{self.manifests}/server.manifest",
-                              "--set", f"cipher.key_file={self.keyfile}", *extra], logname)
-        wait_until(lambda: lab.sh(["ss", "-Hltn", "sport = :5000"], ns=topo.s, check=False).strip() != "",
+        srv = lab.bg(topo.s, [self.binary, "--plugins", f"{self.manifests}/{self.server_manifest}",
+                              *self._keys("s"), *self.extra, *extra], logname)
+        flag = "-Hlun" if self.transport == "udp" else "-Hltn"
+        wait_until(lambda: lab.sh(["ss", flag, "sport = :5000"], ns=topo.s, check=False).strip() != "",
                    15, "vpnhost server listening on :5000", [srv])
         return srv
 
     def up(self, lab, topo):
-        srv = self.start_server(lab, topo, "vpnhost-s.log")
+        srv = self.start_server(lab, topo, f"{self.key}-s.log")
         self.procs = (srv,)
         addrs = []
         for who, ns, remote in (("a", topo.a, topo.s_ip_a), ("b", topo.b, topo.s_ip_b)):
-            c = lab.bg(ns, [self.binary, "--plugins", f"{self.manifests}/client.manifest",
-                            "--set", f"transport.connect={remote}", "--set", f"cipher.key_file={self.keyfile}",
-                            "--set", f"device.name={lab.prefix}-vt"], f"vpnhost-{who}.log")
+            c = lab.bg(ns, [self.binary, "--plugins", f"{self.manifests}/{self.client_manifest}",
+                            "--set", f"transport.connect={remote}", *self._keys(who), *self.extra,
+                            "--set", f"device.name={lab.prefix}-vt"], f"{self.key}-{who}.log")
             self.procs = (*self.procs, c)
             pat = r"assigned (10\.10\.0\.\d+)/24"
             wait_until(lambda: log_has(c, pat), 15, f"vpnhost client {who}: assigned address", self.procs)
@@ -226,4 +264,5 @@ class Vpnhost(System):
 
 
 def all_systems(vpnhost_bin, manifests):
-    return [Raw(), OpenVPN("tcp"), OpenVPN("udp"), WireGuardGo(), Vpnhost(vpnhost_bin, manifests)]
+    return [Raw(), OpenVPN("tcp"), OpenVPN("udp"), WireGuardGo(), Vpnhost(vpnhost_bin, manifests),
+            Vpnhost(vpnhost_bin, manifests, "udp"), Vpnhost(vpnhost_bin, manifests, "udp", "noise")]
