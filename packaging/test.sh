@@ -6,20 +6,36 @@
 # the unpacked vpnhost-dev and loads into the unpacked host. Nothing is
 # installed on this machine.
 #   bash packaging/test.sh [BUILD_DIR]     (default /tmp/vpnhost-pkg)
-# Not part of ctest: it is a full extra build (several minutes on 2 cores).
+# ctest runs it as "packaging: deb" with BUILD_DIR = <build dir>-pkg, a
+# sibling of the main build: with ccache, CCACHE_BASEDIR=<source dir> and
+# CCACHE_NOHASHDIR=1 (scripts/test.sh sets them for the main build too)
+# its compiler calls are the main build's, so they come from the cache.
+# Logs: BUILD_DIR/log/. Under CI, lintian and systemd-analyze must exist.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-/tmp/vpnhost-pkg}
 x=$build/unpacked
+logs=$build/log
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+need() {  # need TOOL: present, or (outside CI) skip that check
+  command -v "$1" >/dev/null 2>&1 && return 0
+  [ -n "${CI:-}" ] && fail "$1 is not installed (CI is set: every check must run; scripts/install-deps.sh installs it)"
+  echo "($1 not installed: that check is skipped)"
+  return 1
+}
+mkdir -p "$logs"
+t0=$SECONDS
 
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$src" -B "$build" -G Ninja -DVPNHOST_PACKAGE=ON -DVPNHOST_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >"$build.configure.log" 2>&1 ||
-  { tail -n 20 "$build.configure.log"; fail "configure"; }
-ninja -C "$build" -j2 >"$build.build.log" 2>&1 || { tail -n 30 "$build.build.log"; fail "build"; }
+  -DCMAKE_INSTALL_PREFIX=/usr "${launcher[@]}" >"$logs/configure.log" 2>&1 ||
+  { tail -n 20 "$logs/configure.log"; fail "configure"; }
+ninja -C "$build" -j2 >"$logs/build.log" 2>&1 || { tail -n 30 "$logs/build.log"; fail "build"; }
+ok "build: $(grep -c 'Building CXX' "$logs/build.log" || true) compiler calls in $((SECONDS - t0)) s"
 rm -f "$build"/*.deb
-(cd "$build" && cpack -G DEB >"$build.cpack.log" 2>&1) || { cat "$build.cpack.log"; fail "cpack -G DEB"; }
+(cd "$build" && cpack -G DEB >"$logs/cpack.log" 2>&1) || { cat "$logs/cpack.log"; fail "cpack -G DEB"; }
 version=$(sed -n 's/^project(vpnhost VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 arch=$(dpkg --print-architecture)
 main=$build/vpnhost_${version}-1_${arch}.deb
@@ -55,38 +71,42 @@ for m in "$src"/manifests/*.manifest; do
 done
 ok "conffiles: $(echo "$conffiles" | tr '\n' ' ')"
 depends=$(dpkg-deb -f "$main" Depends)
-for lib in libsodium23 libspdlog1.10 libtomlplusplus3 libstdc++6; do
+for lib in libsodium23 libspdlog1.10 libtomlplusplus3 libsystemd0 libstdc++6; do
   echo "$depends" | grep -q "$lib" || fail "vpnhost Depends lacks $lib: $depends"
 done
 dpkg-deb -f "$dev" Depends | grep -q "vpnhost (= ${version}-1)" || fail "vpnhost-dev does not depend on vpnhost (= ${version}-1)"
 ok "Depends: $depends"
 
-if command -v lintian >/dev/null 2>&1; then
-  lintian "$main" "$dev" >"$build.lintian.log" 2>&1 || true
-  sed 's/^/    /' "$build.lintian.log"
-  grep -q '^E:' "$build.lintian.log" && fail "lintian reports errors"
+if need lintian; then
+  lintian "$main" "$dev" >"$logs/lintian.log" 2>&1 || true
+  sed 's/^/    /' "$logs/lintian.log"
+  grep -q '^E:' "$logs/lintian.log" && fail "lintian reports errors"
   ok "lintian: no errors"
-else
-  echo "(lintian not installed: skipped)"
 fi
 
 rm -rf "$x" && mkdir -p "$x"
 dpkg-deb -x "$main" "$x"
 dpkg-deb -x "$dev" "$x"
 [ "$("$x/usr/bin/vpnhost" --version)" = "vpnhost $version" ] || fail "unpacked vpnhost --version"
-"$x/usr/bin/vpnhost" plugins >"$build.plugins.log" 2>&1 || { cat "$build.plugins.log"; fail "unpacked vpnhost plugins"; }
-[ "$(grep -c "file: $x/usr/lib/vpnhost/plugins/" "$build.plugins.log")" -ge 7 ] || fail "unpacked host does not find its plugins"
+"$x/usr/bin/vpnhost" plugins >"$logs/plugins.log" 2>&1 || { cat "$logs/plugins.log"; fail "unpacked vpnhost plugins"; }
+[ "$(grep -c "file: $x/usr/lib/vpnhost/plugins/" "$logs/plugins.log")" -ge 7 ] || fail "unpacked host does not find its plugins"
 key=$build/xor.key
 rm -f "$key" && "$x/usr/bin/vpnhost" keygen "$key" >/dev/null 2>&1
 for m in server client; do
-  "$x/usr/bin/vpnhost" check "$x/etc/vpnhost/$m.manifest" --set "cipher.key_file=$key" >/dev/null 2>"$build.check.log" ||
-    { cat "$build.check.log"; fail "vpnhost check /etc/vpnhost/$m.manifest (unpacked)"; }
+  "$x/usr/bin/vpnhost" check "$x/etc/vpnhost/$m.manifest" --set "cipher.key_file=$key" >/dev/null 2>"$logs/check.log" ||
+    { cat "$logs/check.log"; fail "vpnhost check /etc/vpnhost/$m.manifest (unpacked)"; }
 done
 grep -q '"/usr/share/vpnhost/scripts/vpnhost-resolv"' "$x/etc/vpnhost/client-route-all.manifest" ||
   fail "/etc/vpnhost/client-route-all.manifest does not name the installed DNS script"
 ok "unpacked tree: --version, plugins (7+ found), check of /etc/vpnhost/{server,client}.manifest"
 
-if command -v systemd-analyze >/dev/null 2>&1; then
+unit=$x/lib/systemd/system/vpnhost@.service
+for line in Type=notify NotifyAccess=main 'ExecReload=/bin/kill -HUP $MAINPID' Restart=on-failure \
+  'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE'; do
+  grep -qxF -- "$line" "$unit" || fail "vpnhost@.service lacks '$line'"
+done
+ok "unit: Type=notify, NotifyAccess=main, ExecReload, Restart=on-failure, capabilities"
+if need systemd-analyze; then
   # In a private mount namespace, the unpacked /usr lies over the real one,
   # so the unit's /usr/bin/vpnhost and its man page exist for the check.
   mkdir -p "$build/units"
@@ -98,7 +118,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     # the manifest whose DNS hook lives in /usr/share/vpnhost/scripts
     /usr/bin/vpnhost check "$1/etc/vpnhost/client-route-all.manifest" --set "cipher.key_file=$3" >/dev/null' \
     verify "$x" "$build/units/vpnhost@server.service" "$key" \
-    >"$build.verify.log" 2>&1 || { cat "$build.verify.log"; fail "systemd-analyze verify"; }
+    >"$logs/verify.log" 2>&1 || { cat "$logs/verify.log"; fail "systemd-analyze verify"; }
   ok "systemd-analyze verify vpnhost@.service: no complaints; /etc/vpnhost/client-route-all.manifest checks with /usr in place"
 fi
 
@@ -106,11 +126,11 @@ fi
 ex=$build/example
 rm -rf "$ex"
 cmake -S "$x/usr/share/vpnhost/sdk-examples/cipher_rot" -B "$ex" -G Ninja -DCMAKE_PREFIX_PATH="$x/usr" \
-  >"$build.example.log" 2>&1 && ninja -C "$ex" >>"$build.example.log" 2>&1 ||
-  { tail -n 30 "$build.example.log"; fail "building the cipher_rot example against vpnhost-dev"; }
+  >"$logs/example.log" 2>&1 && ninja -C "$ex" >>"$logs/example.log" 2>&1 ||
+  { tail -n 30 "$logs/example.log"; fail "building the cipher_rot example against vpnhost-dev"; }
 so=$(find "$ex" -name 'cipher_rot.so' | head -n 1)
 [ -n "$so" ] || fail "no cipher_rot.so built"
-"$x/usr/bin/vpnhost" plugins cipher_rot --plugin-path "$(dirname "$so")" >"$build.rot.log" 2>&1 ||
-  { cat "$build.rot.log"; fail "the unpacked host cannot load cipher_rot"; }
+"$x/usr/bin/vpnhost" plugins cipher_rot --plugin-path "$(dirname "$so")" >"$logs/rot.log" 2>&1 ||
+  { cat "$logs/rot.log"; fail "the unpacked host cannot load cipher_rot"; }
 ok "cipher_rot example built with the unpacked vpnhost-dev loads into the unpacked host"
-echo "packaging: all checks passed"
+echo "packaging: all checks passed in $((SECONDS - t0)) s"
