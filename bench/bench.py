@@ -50,6 +50,8 @@ def parse_args():
                     help="underlay loss rates in %% for the TCP-vs-UDP transport goodput (default 0,1,3)")
     ap.add_argument("--loss-duration", type=int, help="seconds per goodput test under loss (default 10; --quick 3)")
     ap.add_argument("--no-loss", action="store_true", help="skip the goodput-under-loss phase")
+    ap.add_argument("--udp-offload", choices=("on", "off"), default="on",
+                    help="transport_udp GSO/GRO in the vpnhost UDP rows (off: --set transport.gso=false and gro=false)")
     ap.add_argument("--profile-system", default="vpnhost",
                     help="which vpnhost row the perf profile samples (default vpnhost; e.g. vpnhost-udp-noise)")
     ap.add_argument("--cycles", type=int, help="churn cycles (default 10000; --quick 1000)")
@@ -165,7 +167,7 @@ def write_outputs(a, outdir, info, labels, keys, summ, rat, sc, tg, prof, detail
         f.write(text + "\n")
     result = {"machine": info, "settings": {k: getattr(a, k) for k in
                                             ("quick", "reps", "duration", "udp_duration", "ping_count", "cycles",
-                                             "loss", "loss_duration")},
+                                             "loss", "loss_duration", "udp_offload")},
               "figures": [{"key": k, "label": l, "unit": u, "better": b} for k, l, u, b in report.FIGURES],
               "summary": summ, "ratios": rat, "runs": detail, "scale": sc, "loss": lo,
               "targets": [{"target": t, "value": v, "met": m} for t, v, m in tg], "profile": prof}
@@ -192,6 +194,11 @@ def main():
         vh_bin, loadclient, vh_src = snapshot_vpnhost(tmp)
         log(f"run {a.prefix}: output {outdir}, temp {tmp}, vpnhost {vh_src} (snapshot)")
         every = systems.all_systems(vh_bin, os.path.join(SRC, "manifests"))
+        if a.udp_offload == "off":
+            for s in every:
+                if getattr(s, "transport", "") == "udp":
+                    s.extra = ["--set", "transport.gso=false", "--set", "transport.gro=false"]
+                    s.label += " (GSO/GRO off)"
         wanted = a.systems.split(",")
         chosen = [s for s in every if s.key in wanted]
         topo = topology.build(lab)
