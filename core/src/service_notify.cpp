@@ -33,12 +33,20 @@ void ServiceNotifier::ready(std::string_view status_text) {
 }
 
 void ServiceNotifier::reloading() {
+  if (!ready_ || stopping_) return;
+  reloading_ = true;
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL +
                     static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
   last_status_ = "reloading";
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec) + "\nSTATUS=reloading");
+}
+
+void ServiceNotifier::reload_done(std::string_view status_text) {
+  if (!reloading_) return;
+  reloading_ = false;
+  ready(status_text);
 }
 
 void ServiceNotifier::stopping() {

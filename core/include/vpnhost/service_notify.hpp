@@ -20,8 +20,12 @@ class ServiceNotifier {
 
   // READY=1 (start-up or a reload is complete) with STATUS=.
   void ready(std::string_view status_text);
-  // RELOADING=1 with MONOTONIC_USEC= (systemd >= 253 wants it; older ones ignore it).
+  // RELOADING=1 with MONOTONIC_USEC= (systemd >= 253 wants it; older ones
+  // ignore it). Only once ready: before that a reload is not announced.
   void reloading();
+  // After reloading(): READY=1 with STATUS= (also when the reload was
+  // refused: the previous configuration runs on).
+  void reload_done(std::string_view status_text);
   // STOPPING=1; only the first call sends it.
   void stopping();
   // STATUS=; sent only when the text changed.
@@ -32,6 +36,7 @@ class ServiceNotifier {
   bool enabled_ = false;
   bool ready_ = false;
   bool stopping_ = false;
+  bool reloading_ = false;
   std::string last_status_;
 };
 

@@ -96,7 +96,7 @@ class FakeServiceManager {
 
 }  // namespace
 
-TEST_CASE("service notifier sends READY, STATUS on change, RELOADING with MONOTONIC_USEC, one STOPPING") {
+TEST_CASE("service notifier sends READY, STATUS on change, RELOADING with MONOTONIC_USEC then READY, one STOPPING") {
   FakeServiceManager manager;
   vpnhost::ServiceNotifier n;
   REQUIRE(n.enabled());
@@ -104,6 +104,10 @@ TEST_CASE("service notifier sends READY, STATUS on change, RELOADING with MONOTO
 
   n.status("waiting for a tunnel address");
   CHECK(manager.next() == std::optional<std::string>("STATUS=waiting for a tunnel address"));
+  n.reloading();  // not ready yet: a reload is not announced, and does not make it ready
+  n.reload_done("reloaded");
+  CHECK_FALSE(manager.next());
+  CHECK_FALSE(n.is_ready());
   n.ready("tunnel address 10.10.0.2/24");
   CHECK(n.is_ready());
   CHECK(manager.next() == std::optional<std::string>("READY=1\nSTATUS=tunnel address 10.10.0.2/24"));
@@ -116,14 +120,18 @@ TEST_CASE("service notifier sends READY, STATUS on change, RELOADING with MONOTO
   CHECK(reloading->rfind("RELOADING=1\nMONOTONIC_USEC=", 0) == 0);
   const auto usec = reloading->substr(reloading->find('=', 12) + 1, reloading->find('\n', 12) - reloading->find('=', 12) - 1);
   CHECK(std::stoull(usec) > 0);
-  n.ready("reloaded");
+  n.reload_done("reloaded");
   CHECK(manager.next() == std::optional<std::string>("READY=1\nSTATUS=reloaded"));
+  n.reload_done("twice");  // no reload announced
+  CHECK_FALSE(manager.next());
 
   n.stopping();
   CHECK(manager.next() == std::optional<std::string>("STOPPING=1\nSTATUS=stopping"));
   n.stopping();
   n.status("3 sessions");
   n.ready("late");
+  n.reloading();
+  n.reload_done("late");
   CHECK_FALSE(manager.next());
 }
 
