@@ -200,11 +200,13 @@ void Pipeline::handle_frame(Session& s, vpnsdk::PacketPtr f) {
   if (!ready) return violation(s, std::string(vpnsdk::wire::type_name(f->meta.frame_type)) +
                                       " before the cipher handshake completed");
   Status st;
+  const std::uint32_t path = f->meta.path;  // nonzero: from a new underlay endpoint (roaming.cpp)
   if (!guarded(*stages_.cipher, s.info.id, "open", [&] { st = s.cipher->open(*f); })) return;
   if (!st.ok()) {
     if (st.code == Code::session_fatal) return end_session(s, "cipher: " + st.message);
     return drop(vpnsdk::code_name(st.code), &s);
   }
+  if (path != 0 && !follow_path(s, path)) return;
   switch (type) {
     case FrameType::data:
       if (s.state != State::established) return violation(s, "DATA before WELCOME");

@@ -106,6 +106,9 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   // control
   void handle_frame(Session& s, vpnsdk::PacketPtr frame);
   void handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame);
+  // Roaming (roaming.cpp): an opened frame came from a new underlay endpoint
+  // (`path`, the transport's token). False: drop the frame.
+  bool follow_path(Session& s, std::uint32_t path);
   void cipher_ready(Session& s);
   void on_hello(Session& s, const vpnsdk::PacketBuffer& body);
   void on_welcome(Session& s, const vpnsdk::PacketBuffer& body);
@@ -131,6 +134,14 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   void deliver_local(vpnsdk::SessionId from, vpnsdk::PacketPtr p);
   void flush();
   void drop(std::string_view reason, Session* s = nullptr);
+  // MTU (mtu_path.cpp): `to` 0 is the device.
+  std::uint16_t derive_mtu(Session& s);
+  std::uint16_t server_device_mtu(const vpnsdk::Assignment& self) const;
+  void forward(vpnsdk::SessionId from, vpnsdk::SessionId to, vpnsdk::PacketPtr p, const vpnsdk::ipv4::Header& h);
+  void too_big(vpnsdk::SessionId from, const vpnsdk::PacketBuffer& p, const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
+  void fragment_to(vpnsdk::SessionId from, vpnsdk::SessionId to, const vpnsdk::PacketBuffer& p,
+                   const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
+  void queue(vpnsdk::SessionId to, vpnsdk::PacketPtr p);
 
   // containment: run a plugin call; an escaping exception is logged with the
   // plugin's name and counted, and ends session `sid` (if any).
@@ -144,14 +155,6 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   CounterRegistry& counters_;
   Stages& stages_;
   SessionLimits limits_;
-  // MTU (mtu_path.cpp): `to` 0 is the device.
-  std::uint16_t derive_mtu(Session& s);
-  std::uint16_t server_device_mtu(const vpnsdk::Assignment& self) const;
-  void forward(vpnsdk::SessionId from, vpnsdk::SessionId to, vpnsdk::PacketPtr p, const vpnsdk::ipv4::Header& h);
-  void too_big(vpnsdk::SessionId from, const vpnsdk::PacketBuffer& p, const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
-  void fragment_to(vpnsdk::SessionId from, vpnsdk::SessionId to, const vpnsdk::PacketBuffer& p,
-                   const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
-  void queue(vpnsdk::SessionId to, vpnsdk::PacketPtr p);
   std::shared_ptr<spdlog::logger> log_;
 
   vpnsdk::Transport* transport_ = nullptr;
@@ -167,6 +170,10 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   std::unordered_map<std::string_view, std::uint64_t*> drop_counters_;  // keys point into drop_names_
   std::deque<std::string> drop_names_;
   bool device_started_ = false;
+  std::uint16_t device_mtu_ = 0;                 // the MTU the device was started with (0: not known)
+  mtu::IcmpRateLimit icmp_limit_;
+  std::uint16_t icmp_id_ = 0;
+  std::vector<vpnsdk::PacketPtr> fragments_;     // one packet's fragments while they are made
 
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer drain_timer_;
@@ -180,12 +187,11 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
 
   struct HostCounters {
     std::uint64_t *sessions_opened, *sessions_closed, *sessions_active, *rx_packets, *rx_bytes, *tx_packets,
-  std::uint16_t device_mtu_ = 0;                 // the MTU the device was started with (0: not known)
-  mtu::IcmpRateLimit icmp_limit_;
-  std::uint16_t icmp_id_ = 0;
-  std::vector<vpnsdk::PacketPtr> fragments_;     // one packet's fragments while they are made
         *tx_bytes, *device_rx_packets, *device_tx_packets, *plugin_exceptions, *protocol_errors, *echo_local;
   } c_{};
+  struct MtuCounters {
+    std::uint64_t *frag_needed_sent, *frag_needed_limited, *fragmented, *fragments, *mss_clamped;
+  } mc_{};
 };
 
 template <class F>
@@ -199,9 +205,6 @@ bool Pipeline::guarded(const StageInstance& stage, vpnsdk::SessionId sid, const 
   } catch (...) {
     error = "unknown exception";
   }
-  struct MtuCounters {
-    std::uint64_t *frag_needed_sent, *frag_needed_limited, *fragmented, *fragments, *mss_clamped;
-  } mc_{};
   ++*c_.plugin_exceptions;
   log_->error("[{}] threw in {}: {}", stage.name, what, error);
   if (Session* s = find(sid)) end_session(*s, "plugin " + stage.name + " failed in " + what);
