@@ -116,7 +116,13 @@ int cmd_run(const std::string& manifest, const Common& common, bool stdin_eof_ex
   std::unique_ptr<PluginLoader> loader;  // declared first: libraries outlive everything
   auto cfg = load(manifest, common, loader);
   if (!cfg) return 1;
-  return run_host(*cfg, RunOptions{stdin_eof_exits, stats_file});
+  RunOptions run;
+  run.stdin_eof_exits = stdin_eof_exits;
+  run.stats_file = stats_file;
+  run.reread_manifest = [manifest, overrides = common.overrides] { return parse_manifest(manifest, overrides); };
+  run.loader = loader.get();
+  run.log_level_fixed = !common.log_level.empty();
+  return run_host(*cfg, run);
 }
 
 int cmd_check(const std::string& manifest, const Common& common) {
@@ -204,18 +210,22 @@ int cmd_pubkey() {
   return rc;
 }
 
-int cmd_status(const std::string& socket, const std::string& manifest, const Common& common, bool json) {
+namespace {
+
+// The control socket to ask: `socket`, else the one `manifest` names, else
+// the only one in /run/vpnhost. "" after logging why there is none.
+std::string find_control_socket(const std::string& socket, const std::string& manifest, const Common& common) {
   std::string path = socket;
   if (path.empty() && !manifest.empty()) {
     try {
       path = host_settings(parse_manifest(manifest, common.overrides)).control_socket;
     } catch (const ManifestError& e) {
       spdlog::error("{}", e.what());
-      return 1;
+      return "";
     }
     if (path.empty()) {
       spdlog::error("{} turns the control socket off (control_socket = \"\"): nothing to ask", manifest);
-      return 1;
+      return "";
     }
   }
   if (path.empty()) {
@@ -231,10 +241,18 @@ int cmd_status(const std::string& socket, const std::string& manifest, const Com
       spdlog::error("{}; give --socket PATH or --plugins MANIFEST",
                     found.empty() ? std::string("no control socket in /run/vpnhost")
                                   : "several control sockets in /run/vpnhost:" + list);
-      return 1;
+      return "";
     }
     path = found.front();
   }
+  return path;
+}
+
+}  // namespace
+
+int cmd_status(const std::string& socket, const std::string& manifest, const Common& common, bool json) {
+  const std::string path = find_control_socket(socket, manifest, common);
+  if (path.empty()) return 1;
   std::string answer;
   try {
     answer = control_request(path, json ? "status json" : "status text");
@@ -248,6 +266,26 @@ int cmd_status(const std::string& socket, const std::string& manifest, const Com
   }
   std::fwrite(answer.data(), 1, answer.size(), stdout);
   return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cmd_reload(const std::string& socket, const std::string& manifest, const Common& common) {
+  const std::string path = find_control_socket(socket, manifest, common);
+  if (path.empty()) return 1;
+  std::string answer;
+  try {
+    answer = control_request(path, "reload");
+  } catch (const ControlError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+  if (answer.rfind("ok: ", 0) != 0) {
+    const bool refused = answer.rfind("error: ", 0) == 0;
+    spdlog::error("{}: {}", path, answer.empty() ? "empty answer" : refused ? answer.substr(7) : answer);
+    return 1;
+  }
+  out()->info("{}", answer.substr(4));
+  return 0;
 }
 
 }  // namespace vpnhost::app

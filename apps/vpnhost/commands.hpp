@@ -20,5 +20,8 @@ int cmd_pubkey();
 // Asks a running host over its control socket: `socket` if given, else the
 // one `manifest` names, else the only one in /run/vpnhost.
 int cmd_status(const std::string& socket, const std::string& manifest, const Common& common, bool json);
+// Asks a running host (found as for status) to reload its manifest: exit 0
+// when it did, 1 with its refusal (it keeps running unchanged).
+int cmd_reload(const std::string& socket, const std::string& manifest, const Common& common);
 
 }  // namespace vpnhost::app

@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   CLI::App app{"vpnhost: a layer-3 VPN assembled from plugins named in a manifest.\n"
                "  vpnhost --plugins manifests/server.manifest\n"
                "  vpnhost check FILE | vpnhost plugins [NAME] | vpnhost keygen FILE | vpnhost pubkey < FILE\n"
-               "  vpnhost status [--json] [--socket PATH | --plugins MANIFEST]"};
+               "  vpnhost status [--json] [--socket PATH | --plugins MANIFEST]\n"
+               "  vpnhost reload [--socket PATH | --plugins MANIFEST]"};
   app.set_version_flag("--version", std::string("vpnhost ") + VPNHOST_VERSION);
   app.fallthrough();
 
@@ -47,6 +48,11 @@ int main(int argc, char** argv) {
                                                 "else the only one in /run/vpnhost)");
   status->add_flag("--json", status_json, "print JSON (docs/operations.md)");
 
+  std::string reload_socket;
+  auto* reload = app.add_subcommand("reload", "make a running host read its manifest and authorized_clients again "
+                                              "(exit 0: applied; 1: refused, it keeps running unchanged)");
+  reload->add_option("--socket", reload_socket, "the host's control socket (default: as for status)");
+
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 
@@ -56,6 +62,7 @@ int main(int argc, char** argv) {
   if (*keygen) return cmd_keygen(key_file);
   if (*pubkey) return cmd_pubkey();
   if (*status) return cmd_status(status_socket, manifest, common, status_json);
+  if (*reload) return cmd_reload(reload_socket, manifest, common);
   if (manifest.empty()) {
     std::fputs(app.help().c_str(), stderr);
     std::fputs("\nnothing to do: give --plugins FILE or a subcommand\n", stderr);

@@ -16,6 +16,7 @@
 #include "vpnhost/metrics_http.hpp"
 #include "vpnhost/ops.hpp"
 #include "vpnhost/pipeline.hpp"
+#include "vpnhost/reload.hpp"
 #include "vpnhost/service_notify.hpp"
 
 namespace vpnhost {
@@ -24,7 +25,8 @@ namespace {
 class Host {
  public:
   Host(const Configuration& cfg, const RunOptions& opts)
-      : cfg_(cfg),
+      : cfg_(&cfg),
+        opts_(opts),
         stats_file_(opts.stats_file.empty() ? cfg.host.stats_file : opts.stats_file),
         stdin_eof_exits_(opts.stdin_eof_exits || cfg.host.stdin_eof_exits),
         pool_(vpnsdk::PoolConfig{128, 9216, 64, static_cast<std::size_t>(cfg.host.packet_buffers)}),
@@ -35,17 +37,17 @@ class Host {
   int run() {
     if (!create_stages()) return 1;
     SessionLimits limits;
-    limits.keepalive = std::chrono::seconds(cfg_.host.keepalive);
-    limits.session_timeout = std::chrono::seconds(cfg_.host.session_timeout);
-    limits.handshake_timeout = std::chrono::seconds(cfg_.host.handshake_timeout);
-    limits.max_sessions = static_cast<std::size_t>(cfg_.host.max_sessions);
-    limits.max_handshakes = static_cast<std::size_t>(cfg_.host.max_handshakes);
-    limits.reconnect = cfg_.host.reconnect;
-    limits.reconnect_min = std::chrono::milliseconds(cfg_.host.reconnect_min);
-    limits.reconnect_max = std::chrono::milliseconds(cfg_.host.reconnect_max);
-    limits.exit_on_server_bye = cfg_.host.exit_on_server_bye;
-    limits.mtu = static_cast<std::uint16_t>(cfg_.host.mtu);
-    limits.mss_clamp = cfg_.host.mss_clamp;
+    limits.keepalive = std::chrono::seconds(cfg_->host.keepalive);
+    limits.session_timeout = std::chrono::seconds(cfg_->host.session_timeout);
+    limits.handshake_timeout = std::chrono::seconds(cfg_->host.handshake_timeout);
+    limits.max_sessions = static_cast<std::size_t>(cfg_->host.max_sessions);
+    limits.max_handshakes = static_cast<std::size_t>(cfg_->host.max_handshakes);
+    limits.reconnect = cfg_->host.reconnect;
+    limits.reconnect_min = std::chrono::milliseconds(cfg_->host.reconnect_min);
+    limits.reconnect_max = std::chrono::milliseconds(cfg_->host.reconnect_max);
+    limits.exit_on_server_bye = cfg_->host.exit_on_server_bye;
+    limits.mtu = static_cast<std::uint16_t>(cfg_->host.mtu);
+    limits.mss_clamp = cfg_->host.mss_clamp;
     pipeline_ = std::make_unique<Pipeline>(io_, pool_, counters_, stages_, limits);
     pipeline_->on_finished = [this](int code) {
       notifier_.stopping();
@@ -59,8 +61,8 @@ class Host {
     }
     watch_signals();
     if (stdin_eof_exits_) watch_stdin();
-    if (cfg_.host.stats_interval > 0) arm_stats();
-    spdlog::info("vpnhost {} running ({})", VPNHOST_VERSION, cfg_.manifest.file.string());
+    if (cfg_->host.stats_interval > 0) arm_stats();
+    spdlog::info("vpnhost {} running ({})", VPNHOST_VERSION, cfg_->manifest.file.string());
     notify_tick();
     run_loop();
     stop_ops();
@@ -76,17 +78,18 @@ class Host {
     stages_.device.reset();
     stages_.cipher.reset();
     stages_.responders.clear();
+    retired_.clear();
     stages_.router.reset();
   }
 
  private:
   bool create_stages() {
-    const std::string base = cfg_.manifest.base_dir.string();
+    const std::string base = cfg_->manifest.base_dir.string();
     try {
       // Construction order: router, responders, cipher, device, transport.
       for (auto stage : {vpnsdk::Stage::router, vpnsdk::Stage::responder, vpnsdk::Stage::cipher,
                          vpnsdk::Stage::device, vpnsdk::Stage::transport}) {
-        for (const auto& r : cfg_.stages) {
+        for (const auto& r : cfg_->stages) {
           if (r.entry->stage != stage) continue;
           auto inst = instantiate(r, base, io_, pool_, counters_);
           switch (stage) {
@@ -127,7 +130,7 @@ class Host {
   // is best effort (e.g. not root, or another host with the same manifest
   // name already has it).
   bool start_ops() {
-    const auto& h = cfg_.host;
+    const auto& h = cfg_->host;
     if (!h.control_socket.empty()) {
       control_ = std::make_unique<ControlServer>(io_, [this](const std::string& request) { return control(request); });
       try {
@@ -165,22 +168,29 @@ class Host {
     if (request == "status" || request == "status json") return render_status_json(snapshot());
     if (request == "status text") return render_status_table(snapshot());
     if (request == "metrics") return render_metrics(snapshot());
-    return "error: unknown request '" + request + "'; known: status, status json, status text, metrics\n";
+    if (request == "reload") {
+      const vpnsdk::Status st = reload_now();
+      std::string text = st.ok() ? "ok: " + reload_summary_ : "error: " + st.message;
+      for (char& c : text)
+        if (c == '\n') c = ' ';
+      return text + "\n";
+    }
+    return "error: unknown request '" + request + "'; known: status, status json, status text, metrics, reload\n";
   }
 
   StatusSnapshot snapshot() {
     StatusSnapshot s;
     s.version = VPNHOST_VERSION;
     std::error_code ec;
-    const auto abs = std::filesystem::absolute(cfg_.manifest.file, ec);
-    s.manifest = ec ? cfg_.manifest.file.string() : abs.lexically_normal().string();
+    const auto abs = std::filesystem::absolute(cfg_->manifest.file, ec);
+    s.manifest = ec ? cfg_->manifest.file.string() : abs.lexically_normal().string();
     s.pid = static_cast<long>(::getpid());
     s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     s.now = static_cast<std::int64_t>(std::time(nullptr));
     // Pipeline order: transport, cipher, router, device, responders.
     for (auto stage : {vpnsdk::Stage::transport, vpnsdk::Stage::cipher, vpnsdk::Stage::router, vpnsdk::Stage::device,
                        vpnsdk::Stage::responder})
-      for (const auto& r : cfg_.stages)
+      for (const auto& r : cfg_->stages)
         if (r.entry->stage == stage) s.stages.push_back({vpnsdk::stage_name(stage), r.entry->table, r.entry->plugin});
     if (pipeline_) s.sessions = pipeline_->session_snapshots();
     s.counters = counters_.snapshot();
@@ -191,6 +201,7 @@ class Host {
     signals_.add(SIGINT);
     signals_.add(SIGTERM);
     signals_.add(SIGUSR1);
+    signals_.add(SIGHUP);
     wait_signal();
   }
 
@@ -199,12 +210,48 @@ class Host {
       if (ec) return;
       if (sig == SIGUSR1) {
         dump_stats(false);
+      } else if (sig == SIGHUP) {
+        reload_now();  // the outcome is logged
       } else {
         notifier_.stopping();
         pipeline_->shutdown(0, sig == SIGINT ? "SIGINT" : "SIGTERM");
       }
       wait_signal();
     });
+  }
+
+  // The one entry point of a live reload (SIGHUP and `vpnhost reload`).
+  vpnsdk::Status reload_now() {
+    // >>> live reload call site: sd_notify RELOADING=1 before, READY=1 after (helper D) >>>
+    const vpnsdk::Status st = reload();
+    // <<< live reload call site <<<
+    return st;
+  }
+
+  vpnsdk::Status reload() {
+    if (!pipeline_) return vpnsdk::Status::error(vpnsdk::Code::internal, "not running yet");
+    ReloadTarget t;
+    t.running = cfg_;
+    t.stages = &stages_;
+    t.pipeline = pipeline_.get();
+    t.counters = &counters_;
+    t.loader = opts_.loader;
+    t.reread = opts_.reread_manifest;
+    t.instantiate = [this](const ResolvedStage& r) {
+      return instantiate(r, cfg_->manifest.base_dir.string(), io_, pool_, counters_);
+    };
+    t.log_level_fixed = opts_.log_level_fixed;
+    retired_.clear();  // the previous reload's responders: long out of use
+    ReloadResult r = reload_host(t);
+    if (!r.status.ok()) return r.status;
+    retired_ = std::move(r.retired);
+    reloaded_ = std::move(r.config);
+    cfg_ = reloaded_.get();
+    reload_summary_ = r.summary;
+    stats_file_ = opts_.stats_file.empty() ? cfg_->host.stats_file : opts_.stats_file;
+    stats_timer_.cancel();
+    if (cfg_->host.stats_interval > 0) arm_stats();
+    return r.status;
   }
 
   void watch_stdin() {
@@ -271,7 +318,7 @@ class Host {
   }
 
   void arm_stats() {
-    stats_timer_.expires_after(std::chrono::seconds(cfg_.host.stats_interval));
+    stats_timer_.expires_after(std::chrono::seconds(cfg_->host.stats_interval));
     stats_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       dump_stats(false);
@@ -296,7 +343,10 @@ class Host {
     }
   }
 
-  const Configuration& cfg_;
+  const Configuration* cfg_;  // the manifest given at start, or the last one reloaded
+  std::unique_ptr<Configuration> reloaded_;
+  RunOptions opts_;
+  std::string reload_summary_;
   std::string stats_file_;
   bool stdin_eof_exits_;
   // Order matters: the pool outlives the io_context (queued handlers may
@@ -314,6 +364,7 @@ class Host {
   std::unique_ptr<ControlServer> control_;  // after io_: closed before it
   std::unique_ptr<MetricsServer> metrics_;
   Stages stages_;
+  std::vector<std::unique_ptr<StageInstance>> retired_;  // responders the last reload replaced
   std::unique_ptr<Pipeline> pipeline_;
   int exit_code_ = 0;
 };

@@ -1,16 +1,23 @@
 // The running host: creates the stages of a configuration, runs the event
 // loop, handles signals, standard input EOF and counter dumps.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "vpnhost/configure.hpp"
+#include "vpnhost/manifest.hpp"
 
 namespace vpnhost {
 
 struct RunOptions {
   bool stdin_eof_exits = false;  // also settable in [host]
   std::string stats_file;        // overrides [host] stats_file when not empty
+  // Live reload (SIGHUP, `vpnhost reload`): parses the manifest again (same
+  // path, same --set overrides); plugins come from `loader`. Unset: refused.
+  std::function<Manifest()> reread_manifest;
+  PluginLoader* loader = nullptr;
+  bool log_level_fixed = false;  // --log-level given: a reload keeps it
 };
 
 // Runs until shutdown; returns the process exit code. Start-up failures are

@@ -76,6 +76,16 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   // One entry per session, sorted by id, for `vpnhost status` (pipeline_snapshot.cpp).
   std::vector<SessionSnapshot> session_snapshots() const;
 
+  // Live reload (pipeline_reload.cpp). Only limits that apply to new
+  // sessions are meant to change; the caller decides which.
+  const SessionLimits& limits() const { return limits_; }
+  void set_limits(const SessionLimits& l) { limits_ = l; }
+  // Puts `next` in place of the responders; returns the old ones.
+  std::vector<std::unique_ptr<StageInstance>> replace_responders(std::vector<std::unique_ptr<StageInstance>> next);
+  // Ends (BYE `why`, counted as host.sessions_revoked) every session whose
+  // cipher reports revoked(); returns how many.
+  std::size_t end_revoked(const std::string& why);
+
   // TransportSink
   void opened(const vpnsdk::SessionInfo& info) override;
   void received(vpnsdk::SessionId id, vpnsdk::Batch frames) override;
