@@ -51,7 +51,7 @@ class RouterHub final : public vpnsdk::Router {
     if (log_)
       log_->info("network {}/{}, server {}, pool {}-{} ({} addresses), mtu {}", to_string(cfg_.network.network),
                  cfg_.network.length, to_string(cfg_.server), to_string(cfg_.pool_start), to_string(cfg_.pool_end),
-                 pool_.pool_size(), cfg_.mtu);
+                 pool_.pool_size(), cfg_.mtu == 0 ? std::string("derived") : "at most " + std::to_string(cfg_.mtu));
   }
 
   Status assign(const vpnsdk::SessionInfo& info, const vpnsdk::PeerIdentity* who,

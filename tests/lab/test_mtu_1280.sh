@@ -2,7 +2,7 @@
 # Tunnel MTU over an underlay link of MTU 1280 (docs/mtu.md): client 1's
 # veth pair (both ends) has MTU 1280, client 2's the default 1500.
 #  - the TUN MTUs are what docs/mtu.md computes (c1 derived from 1280, c2
-#    capped by the stock manifest's router_hub mtu = 1400);
+#    derived from its 1500 underlay: the stock manifests set no cap);
 #  - a packet from c2 too big for c1's tunnel without DF arrives in
 #    fragments the hub made (ping succeeds, ipv4.fragmented counts);
 #  - a 20 MiB TCP transfer c2 -> c1 completes with a matching sha256, its
@@ -20,14 +20,13 @@ ip netns exec "$(c_ns 1)" ping -c 1 -W 2 -M do -s $((1280 - 28)) "$(srv_underlay
   fail "underlay: a 1280-byte DF ping from c1 to the server does not pass"
 
 # docs/mtu.md: tunnel MTU = underlay MTU - IP 20 - (TCP 20 + 12 | UDP 8)
-#              - transport framing (tcp 4 | udp 8) - cipher overhead (xor 0);
-# the stock server manifest's router_hub mtu = 1400 caps it.
+#              - transport framing (tcp 4 | udp 8) - cipher overhead (xor 0).
 case "$LAB_TRANSPORT" in
   tcp) outer=$((20 + 32 + 4)) ;;
   udp) outer=$((20 + 8 + 8)) ;;
 esac
 want1=$((1280 - outer))
-want2=$((1500 - outer)); [ "$want2" -gt 1400 ] && want2=1400
+want2=$((1500 - outer))
 
 start_server
 start_client 1
@@ -38,7 +37,7 @@ c1=${CLIENT_ADDR[1]}
 
 tun_mtu() { ip -n "$(c_ns "$1")" -o link show dev "$P-t$1" | grep -Eo 'mtu [0-9]+' | cut -d' ' -f2; }
 assert_eq "$(tun_mtu 1)" "$want1" "client 1 TUN MTU (underlay 1280)"
-assert_eq "$(tun_mtu 2)" "$want2" "client 2 TUN MTU (underlay 1500, capped by router_hub mtu 1400)"
+assert_eq "$(tun_mtu 2)" "$want2" "client 2 TUN MTU (underlay 1500)"
 grep -q "mtu $want1)" "${CLIENT_LOG[1]}" || fail "client 1 log does not show the assigned mtu $want1"
 
 # --- too big, no DF: the hub fragments -------------------------------------
