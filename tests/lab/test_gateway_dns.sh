@@ -48,7 +48,7 @@ echo "$env_up" | sed 's/^/    hook: /'
 for want in "script_type=up" "dev=$P-t1" "dev_type=tun" "tun_mtu=1444" "ifconfig_local=${CLIENT_ADDR[1]}" \
   "ifconfig_netmask=255.255.255.0" "route_vpn_gateway=10.10.0.1" "route_net_gateway=172.31.1.1" \
   "trusted_ip=$GW_PUBLIC" "foreign_option_1=dhcp-option DNS $INET_ADDR" "VPNHOST_DNS=$INET_ADDR" \
-  "VPNHOST_ROUTE_ALL=1" "args: $P-t1 1400 1400 ${CLIENT_ADDR[1]} 255.255.255.0 init"; do
+  "VPNHOST_ROUTE_ALL=1" "args: $P-t1 1444 1444 ${CLIENT_ADDR[1]} 255.255.255.0 init"; do
   grep -qxF "$want" <<<"$env_up" || fail "up hook environment lacks '$want'"
 done
 log "ok: the up hook got the documented environment and arguments"
