@@ -11,6 +11,7 @@
 
 #include "handshake_state.hpp"
 #include "noise_config.hpp"
+#include "noise_reload.hpp"
 #include "noise_session.hpp"
 #include "vpnsdk/cipher.hpp"
 #include "vpnsdk/log.hpp"
@@ -20,9 +21,9 @@ namespace {
 
 class NoiseCipher final : public vpnsdk::Cipher {
  public:
-  explicit NoiseCipher(const vpnsdk::HostContext& ctx) {
+  explicit NoiseCipher(const vpnsdk::HostContext& ctx) : base_dir_(ctx.base_dir != nullptr ? ctx.base_dir : "") {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-    NoiseConfig cfg = parse_config(*ctx.options, ctx.base_dir != nullptr ? ctx.base_dir : "");
+    NoiseConfig cfg = parse_config(*ctx.options, base_dir_);
     ctx_ = std::make_shared<NoiseContext>(std::move(cfg), *ctx.counters, ctx.log);
     if (ctx_->log) {
       const auto& c = ctx_->cfg;
@@ -33,6 +34,15 @@ class NoiseCipher final : public vpnsdk::Cipher {
       else
         ctx_->log->info("{}: client, rekey after {} s, keys wiped after {} s", proto, c.rekey_after.count(),
                         c.reject_after.count());
+    }
+  }
+
+  // Re-reads the files even when the options are unchanged (their content may not be).
+  vpnsdk::Status reload(const vpnsdk::Options& next, bool) override {
+    try {
+      return reload_context(*ctx_, next, base_dir_);
+    } catch (const std::exception& e) {
+      return vpnsdk::Status::error(vpnsdk::Code::internal, std::string("cipher_noise: reload: ") + e.what());
     }
   }
 
@@ -58,6 +68,7 @@ class NoiseCipher final : public vpnsdk::Cipher {
   }
 
  private:
+  std::string base_dir_;
   std::shared_ptr<NoiseContext> ctx_;
 };
 

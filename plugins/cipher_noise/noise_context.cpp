@@ -25,16 +25,24 @@ NoiseCounters::NoiseCounters(vpnsdk::Counters& c)
 
 NoiseContext::NoiseContext(NoiseConfig config, vpnsdk::Counters& counters, std::shared_ptr<spdlog::logger> logger)
     : cfg(std::move(config)),
+      counters(counters),
       n(counters),
       log(std::move(logger)),
       limiter(cfg.handshakes_per_second, cfg.handshake_burst) {
-  if (cfg.clients) {
-    for (const auto& c : cfg.clients->all()) {
-      ClientCounters cc;
-      cc.sessions = &counters.counter("client." + c.name + ".sessions");
-      cc.handshakes = &counters.counter("client." + c.name + ".handshakes");
-      client_counters.emplace(c.key, cc);
-    }
+  count_clients();
+}
+
+void NoiseContext::count_clients() {
+  if (!cfg.clients) return;
+  for (const auto& c : cfg.clients->all()) {
+    ClientCounters cc;
+    cc.sessions = &counters.counter("client." + c.name + ".sessions");
+    cc.handshakes = &counters.counter("client." + c.name + ".handshakes");
+    auto [it, fresh] = client_counters.emplace(c.key, cc);
+    if (fresh || it->second.sessions == cc.sessions) continue;
+    *cc.sessions += *it->second.sessions;  // renamed: its sessions now count under the new name
+    *it->second.sessions = 0;
+    it->second = cc;
   }
 }
 

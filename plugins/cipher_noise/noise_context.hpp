@@ -71,6 +71,7 @@ class NoiseContext {
   NoiseContext(NoiseConfig cfg, vpnsdk::Counters& counters, std::shared_ptr<spdlog::logger> log);
 
   NoiseConfig cfg;
+  vpnsdk::Counters& counters;
   NoiseCounters n;
   std::shared_ptr<spdlog::logger> log;
   std::function<SteadyClock::time_point()> now = [] { return SteadyClock::now(); };
@@ -81,6 +82,10 @@ class NoiseContext {
   std::map<PublicKey, std::uint64_t> owner;     // client key -> the session serial that speaks for it
   std::map<PublicKey, ClientCounters> client_counters;
   std::uint64_t next_serial = 1;
+
+  // Per-client counters for every key in cfg.clients not counted yet (at
+  // start and after a reload); a renamed client's live sessions move along.
+  void count_clients();
 
   // Initiator: a timestamp strictly later than any this process sent before.
   Tai64n next_timestamp();

@@ -28,7 +28,7 @@ NoiseSession::NoiseSession(std::shared_ptr<NoiseContext> ctx, const vpnsdk::Sess
 
 NoiseSession::~NoiseSession() {
   try {
-    if (peer_key_ && client_ != nullptr) {
+    if (peer_key_ && client_) {
       auto it = ctx_->owner.find(*peer_key_);
       if (it != ctx_->owner.end() && it->second == serial_) ctx_->owner.erase(it);
       auto cc = ctx_->client_counters.find(*peer_key_);
@@ -54,7 +54,7 @@ NoiseSession::~NoiseSession() {
 
 std::string NoiseSession::who() const {
   std::string s = "session " + std::to_string(info_.id) + " from " + info_.peer.to_string();
-  if (client_ != nullptr) s += " (client '" + client_->name + "')";
+  if (client_) s += " (client '" + client_->name + "')";
   return s;
 }
 
@@ -217,7 +217,7 @@ Status NoiseSession::on_initiation(View in, vpnsdk::HandshakeMessages& out) {
     current_ = std::move(kp);
     established_ = true;
     peer_key_ = key;
-    client_ = client;
+    client_ = *client;
     ctx_->owner[key] = serial_;  // a previous session of this key ends at its next tick
     if (cc != ctx_->client_counters.end()) ++*cc->second.sessions;
     ++ctx_->n.handshakes_completed;
@@ -364,7 +364,7 @@ std::optional<vpnsdk::PeerIdentity> NoiseSession::peer() const {
       id.public_key.assign(ctx_->cfg.server->begin(), ctx_->cfg.server->end());
       return id;
     }
-    if (client_ == nullptr || !peer_key_) return std::nullopt;
+    if (!client_ || !peer_key_) return std::nullopt;
     id.name = client_->name;
     id.public_key.assign(peer_key_->begin(), peer_key_->end());
     id.fixed_address = client_->fixed_address;
@@ -372,6 +372,11 @@ std::optional<vpnsdk::PeerIdentity> NoiseSession::peer() const {
   } catch (...) {
     return std::nullopt;
   }
+}
+
+bool NoiseSession::revoked() const {
+  if (initiator() || !established_ || !peer_key_ || !ctx_->cfg.clients) return false;
+  return ctx_->cfg.clients->find(*peer_key_) == nullptr;
 }
 
 }  // namespace cipher_noise

@@ -42,6 +42,8 @@ class NoiseSession final : public vpnsdk::CipherSession {
   vpnsdk::Status seal(vpnsdk::PacketBuffer& buf) override;
   vpnsdk::Status open(vpnsdk::PacketBuffer& buf) override;
   std::optional<vpnsdk::PeerIdentity> peer() const override;
+  // Server: true once a reload removed the client's key from authorized_clients.
+  bool revoked() const override;
 
   // Introspection for tests.
   const Keypair* current_keys() const noexcept { return current_.get(); }
@@ -72,7 +74,8 @@ class NoiseSession final : public vpnsdk::CipherSession {
   SteadyClock::time_point opened_at_;
 
   std::optional<PublicKey> peer_key_;
-  const AuthorizedClient* client_ = nullptr;  // server: the authenticated client
+  // Server: the authenticated client's entry, copied (a reload replaces the list).
+  std::optional<AuthorizedClient> client_;
 
   std::unique_ptr<Keypair> current_;   // seals; opens
   std::unique_ptr<Keypair> previous_;  // opens frames sealed before the last switch

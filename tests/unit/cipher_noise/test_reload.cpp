@@ -1,0 +1,200 @@
+// cipher_noise live reload (Plugin::reload through the built .so): a key
+// removed from authorized_clients revokes its sessions, a new key can
+// connect, a broken file is refused and the old list kept, and key changes
+// need a restart.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "../../../plugins/cipher_noise/key_files.hpp"
+#include "../../../plugins/cipher_noise/noise_primitives.hpp"
+#include "vpnsdk/testkit/harness.hpp"
+
+using cipher_noise::DhKeyPair;
+using cipher_noise::to_base64;
+using vpnsdk::Code;
+using Opts = std::map<std::string, vpnsdk::OptionValue>;
+
+namespace {
+
+class Dir {
+ public:
+  Dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "noisereload.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~Dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
+    const auto p = path_ / name;
+    {
+      std::ofstream f(p, std::ios::binary | std::ios::trunc);
+      f << text;
+    }
+    if (::chmod(p.c_str(), mode) != 0) throw std::runtime_error("chmod failed");
+    return p.string();
+  }
+  DhKeyPair key(const std::string& name) const {
+    DhKeyPair kp = cipher_noise::generate_keypair();
+    write(name, to_base64(kp.priv.view()) + "\n");
+    return kp;
+  }
+  std::string at(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string plugin_path() { return std::string(VPNHOST_TEST_PLUGIN_DIR) + "/cipher_noise.so"; }
+
+struct Lab {
+  Dir dir;
+  DhKeyPair server = dir.key("server.key");
+  DhKeyPair alice = dir.key("alice.key");
+  DhKeyPair bob = dir.key("bob.key");
+  DhKeyPair carol = dir.key("carol.key");
+  std::string clients = dir.write("authorized_clients", line(alice, "alice") + line(bob, "bob"));
+  Opts server_opts = {{"private_key_file", dir.at("server.key")}, {"authorized_clients", clients}};
+  std::unique_ptr<vpnsdk::testkit::Harness> srv = load(server_opts);
+  vpnsdk::SessionId next_id = 1;
+
+  static std::string line(const DhKeyPair& k, const std::string& name) { return to_base64(k.pub) + " " + name + "\n"; }
+  std::unique_ptr<vpnsdk::testkit::Harness> load(const Opts& o) const {
+    auto h = std::make_unique<vpnsdk::testkit::Harness>(plugin_path(), o);
+    REQUIRE(h->status().ok());
+    return h;
+  }
+  vpnsdk::Status reload(const Opts& o, bool changed = false) {
+    return srv->get<vpnsdk::Cipher>().reload(vpnsdk::testkit::options_from(srv->descriptor(), o), changed);
+  }
+
+  // One client instance and a server session with it after the handshake.
+  struct Pair {
+    std::unique_ptr<vpnsdk::testkit::Harness> cli;
+    std::unique_ptr<vpnsdk::CipherSession> c, s;
+    vpnsdk::Status status;  // of the server's handshake step
+  };
+  Pair connect(const std::string& who) {
+    Pair p;
+    p.cli = load({{"private_key_file", dir.at(who + ".key")}, {"server_public_key", to_base64(server.pub)}});
+    vpnsdk::SessionInfo info;
+    info.id = next_id++;
+    info.peer = {"127.0.0.1", static_cast<std::uint16_t>(40000 + info.id)};
+    info.role = vpnsdk::Role::initiator;
+    REQUIRE(p.cli->get<vpnsdk::Cipher>().new_session(info, p.c).ok());
+    info.role = vpnsdk::Role::responder;
+    REQUIRE(srv->get<vpnsdk::Cipher>().new_session(info, p.s).ok());
+    vpnsdk::HandshakeMessages m1, m2, m3;
+    REQUIRE(p.c->start(m1).ok());
+    REQUIRE(m1.size() == 1);
+    p.status = p.s->handshake(m1[0], m2);
+    if (p.status.ok()) {
+      REQUIRE(m2.size() == 1);
+      REQUIRE(p.c->handshake(m2[0], m3).ok());
+    }
+    return p;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("reload: a removed key's session is revoked, the others are not, a new key can connect", "[cipher_noise][reload]") {
+  Lab lab;
+  auto alice = lab.connect("alice");
+  auto bob = lab.connect("bob");
+  REQUIRE(alice.status.ok());
+  REQUIRE(bob.status.ok());
+  CHECK_FALSE(alice.s->revoked());
+  CHECK_FALSE(bob.s->revoked());
+  CHECK(lab.connect("carol").status.code == Code::session_fatal);  // not listed yet
+  CHECK(lab.srv->counters().value("unknown_client") == 1);
+
+  // Unchanged options, changed file: re-read.
+  lab.dir.write("authorized_clients", Lab::line(lab.bob, "bob") + Lab::line(lab.carol, "carol"));
+  REQUIRE(lab.reload(lab.server_opts).ok());
+  CHECK(alice.s->revoked());
+  CHECK_FALSE(bob.s->revoked());
+  CHECK_FALSE(alice.c->revoked());  // the client side never is
+  // The revoked session still names who it was (for the log and status).
+  REQUIRE(alice.s->peer());
+  CHECK(alice.s->peer()->name == "alice");
+
+  auto carol = lab.connect("carol");
+  CHECK(carol.status.ok());
+  CHECK(lab.srv->counters().value("client.carol.sessions") == 1);
+  CHECK_FALSE(carol.s->revoked());
+  CHECK(lab.connect("alice").status.code == Code::session_fatal);
+  CHECK(lab.srv->counters().value("unknown_client") == 2);
+
+  // A later reload that lists alice again: her old session is no longer revoked.
+  lab.dir.write("authorized_clients", Lab::line(lab.alice, "alice") + Lab::line(lab.bob, "bob"));
+  REQUIRE(lab.reload(lab.server_opts).ok());
+  CHECK_FALSE(alice.s->revoked());
+  CHECK(carol.s->revoked());
+}
+
+TEST_CASE("reload: a broken authorized_clients is refused and the old list kept", "[cipher_noise][reload]") {
+  Lab lab;
+  auto alice = lab.connect("alice");
+  REQUIRE(alice.status.ok());
+  lab.dir.write("authorized_clients", Lab::line(lab.bob, "bob") + "not-a-key carol\n");
+  auto st = lab.reload(lab.server_opts);
+  CHECK(st.code == Code::config);
+  CHECK_THAT(st.message, Catch::Contains(lab.clients + ":2: 'not-a-key' is not a public key"));
+  CHECK_FALSE(alice.s->revoked());
+  // A second initiation of alice must carry a later timestamp than her first
+  // (replay protection); TAI64N here has a granularity of 2^24 ns.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(lab.connect("alice").status.ok());
+  CHECK(lab.connect("carol").status.code == Code::session_fatal);
+  // Group-writable is refused as at start.
+  lab.dir.write("authorized_clients", Lab::line(lab.bob, "bob"), 0664);
+  CHECK_THAT(lab.reload(lab.server_opts).message, Catch::Contains("is writable by group/others"));
+  CHECK_FALSE(alice.s->revoked());
+  // A file that is gone, too.
+  std::filesystem::remove(lab.clients);
+  CHECK_THAT(lab.reload(lab.server_opts).message, Catch::Contains("No such file or directory"));
+  CHECK_FALSE(alice.s->revoked());
+}
+
+TEST_CASE("reload: another private key, psk or role needs a restart, timers and the clients file may change", "[cipher_noise][reload]") {
+  Lab lab;
+  Opts o = lab.server_opts;
+  o["private_key_file"] = lab.dir.at("carol.key");
+  CHECK(lab.reload(o, true).message ==
+        "this host's private key (private_key_file) changed: that needs a restart (the running configuration is kept)");
+  // The same file with a new key in it.
+  lab.dir.key("server.key");
+  CHECK(lab.reload(lab.server_opts).message ==
+        "this host's private key (private_key_file) changed: that needs a restart (the running configuration is kept)");
+  lab.dir.write("server.key", to_base64(lab.server.priv.view()) + "\n");
+  REQUIRE(lab.reload(lab.server_opts).ok());
+
+  o = lab.server_opts;
+  o["psk_file"] = lab.dir.write("psk", to_base64(lab.bob.priv.view()) + "\n");
+  CHECK(lab.reload(o, true).message ==
+        "the pre-shared key (psk_file) changed: that needs a restart (the running configuration is kept)");
+  o = {{"private_key_file", lab.dir.at("server.key")}, {"server_public_key", to_base64(lab.alice.pub)}};
+  CHECK(lab.reload(o, true).message == "server_public_key changed: that needs a restart (the running configuration is kept)");
+
+  o = lab.server_opts;
+  o["rekey_after_seconds"] = std::int64_t{60};
+  o["handshakes_per_second"] = std::int64_t{50};
+  o["authorized_clients"] = lab.dir.write("other_clients", Lab::line(lab.carol, "carol"));
+  REQUIRE(lab.reload(o, true).ok());
+  CHECK(lab.connect("carol").status.ok());
+  CHECK(lab.connect("alice").status.code == Code::session_fatal);
+  // Options the reload itself refuses, as at start.
+  o["reject_after_seconds"] = std::int64_t{20};
+  CHECK_THAT(lab.reload(o, true).message, Catch::Contains("leaves no time to rekey"));
+}
