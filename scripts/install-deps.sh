@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev llvm  # fuzzing (scripts/fuzz.sh): clang, libFuzzer + sanitizer runtimes, llvm-symbolizer
   # lab tests and the demo (network namespaces, traffic, captures)
   iproute2 iputils-ping iperf3 nftables socat openssh-server openssh-client tcpdump
+  tshark  # tests/lab/test_dissector.sh (contrib/wireshark/vpnhost.lua)
   procps psmisc python3 python3-cryptography coreutils
   # the Debian package test (packaging/test.sh): lintian, systemd-analyze
   lintian systemd
@@ -41,6 +42,8 @@ export DEBIAN_FRONTEND=noninteractive
 updated=
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
+  # wireshark-common asks whether non-root users may capture: keep the default (no).
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
   $sudo apt-get update -q
   updated=1
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Installs tshark (Debian package), for trying the dissector and for
-# contrib/wireshark/test.sh. Not part of scripts/install-deps.sh: the main
-# test suite does not need Wireshark.
+# Installs tshark (Debian package) alone, for trying the dissector.
+# scripts/install-deps.sh installs it too (tests/lab/test_dissector.sh).
 set -euo pipefail
 if command -v tshark >/dev/null 2>&1; then
   echo "install-tshark: $(tshark --version | head -n 1) already installed"

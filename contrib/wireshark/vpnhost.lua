@@ -1,5 +1,5 @@
 -- vpnhost.lua: a Wireshark dissector for the vpnhost wire protocol v1
--- (docs/protocol.md) over TCP.
+-- (docs/protocol.md) over TCP (transport_tcp) and UDP (transport_udp).
 --
 --   wireshark -X lua_script:contrib/wireshark/vpnhost.lua capture.pcap
 --   tshark -X lua_script:contrib/wireshark/vpnhost.lua -r capture.pcap
@@ -9,8 +9,10 @@
 -- Or copy it to ~/.local/lib/wireshark/plugins/ (Wireshark loads it at start).
 --
 -- What it shows: every frame's header (length, type, flags), split out of
--- the TCP stream (a frame may span segments, a segment may hold many). The
--- bodies are sealed by the session's cipher:
+-- the TCP stream (a frame may span segments, a segment may hold many), or
+-- one per UDP datagram with its session index when the header's flags are
+-- 0x01 (protocol.md section 11). The bodies are sealed by the session's
+-- cipher:
 --   * cipher_xor: set the preference "XOR key" (the key file's base64 text)
 --     and the bodies are decoded: HELLO/WELCOME/BYE/REJECT fields, and the
 --     IPv4 packet inside DATA (handed to Wireshark's IP dissector).
@@ -19,8 +21,8 @@
 --   * without a key, a HELLO or WELCOME body that starts with the magic
 --     "VPNH" is plain (an unsealed test cipher) and is decoded; the
 --     preference "Bodies are not sealed" decodes every body as plain.
--- Port: TCP 5000 (the stock manifests), changeable in the preferences; or
--- use "Decode As... vpnhost".
+-- Ports: TCP 5000 and UDP 5000 (the stock manifests), changeable in the
+-- preferences; or use "Decode As... vpnhost" (TCP) / "vpnhost_udp" (UDP).
 
 local p = Proto("vpnhost", "vpnhost VPN protocol v1")
 
@@ -36,6 +38,7 @@ local f = {
   length = ProtoField.uint16("vpnhost.length", "Body length", base.DEC),
   type = ProtoField.uint8("vpnhost.type", "Type", base.DEC, frame_types),
   flags = ProtoField.uint8("vpnhost.flags", "Flags", base.HEX),
+  index = ProtoField.uint32("vpnhost.index", "Session index (UDP)", base.HEX),
   body = ProtoField.bytes("vpnhost.body", "Body (sealed)"),
   sealed = ProtoField.bool("vpnhost.sealed", "Body opaque (sealed by the cipher)"),
   handshake = ProtoField.bytes("vpnhost.handshake", "Handshake message (cipher-defined)"),
@@ -65,12 +68,15 @@ local ef_short = ProtoExpert.new("vpnhost.short", "Body too short for this frame
                                  expert.severity.ERROR)
 local ef_magic = ProtoExpert.new("vpnhost.bad_magic", "No VPNH magic (wrong XOR key, or an opaque cipher)",
                                  expert.group.DECRYPTION, expert.severity.WARN)
-local ef_flags = ProtoExpert.new("vpnhost.bad_flags", "Header flags must be 0 in v1", expert.group.PROTOCOL,
-                                 expert.severity.ERROR)
+local ef_flags = ProtoExpert.new("vpnhost.bad_flags", "Header flags must be 0 in v1 (over UDP 0 or 0x01)",
+                                 expert.group.PROTOCOL, expert.severity.ERROR)
+local ef_length = ProtoExpert.new("vpnhost.bad_length", "Body length does not match the datagram",
+                                  expert.group.MALFORMED, expert.severity.ERROR)
 local ef_type = ProtoExpert.new("vpnhost.bad_type", "Unknown frame type", expert.group.PROTOCOL, expert.severity.ERROR)
-p.experts = { ef_short, ef_magic, ef_flags, ef_type }
+p.experts = { ef_short, ef_magic, ef_flags, ef_type, ef_length }
 
 p.prefs.port = Pref.uint("TCP port", 5000, "TCP port of the vpnhost transport (transport_tcp 'port')")
+p.prefs.udp_port = Pref.uint("UDP port", 5000, "UDP port of the vpnhost transport (transport_udp 'port')")
 p.prefs.xor_key = Pref.string("XOR key", "", "cipher_xor key: the key file's base64 text (decodes the bodies)")
 p.prefs.plain = Pref.bool("Bodies are not sealed", false, "decode every body as plain text (a test cipher)")
 
@@ -183,8 +189,9 @@ local function frame_length(tvb, pinfo, offset)
   return 4 + tvb(offset, 2):uint()
 end
 
--- One whole frame (dissect_tcp_pdus hands over exactly one).
-local function dissect_frame(tvb, pinfo, root)
+-- One whole frame (dissect_tcp_pdus hands over exactly one; over UDP it is
+-- the whole datagram, with a session index after the header if flags = 1).
+local function dissect_frame(tvb, pinfo, root, udp)
   local len, t, flags = tvb(0, 2):uint(), tvb(2, 1):uint(), tvb(3, 1):uint()
   local name = frame_types[t] or ("type " .. t)
   local tree = root:add(p, tvb(), string.format("vpnhost %s, body %d bytes", name, len))
@@ -192,16 +199,26 @@ local function dissect_frame(tvb, pinfo, root)
   local ti = tree:add(f.type, tvb(2, 1))
   if not frame_types[t] then ti:add_proto_expert_info(ef_type) end
   local fi = tree:add(f.flags, tvb(3, 1))
-  if flags ~= 0 then fi:add_proto_expert_info(ef_flags) end
+  local off = 4
+  if udp and flags == 1 and tvb:len() >= 8 then
+    tree:add(f.index, tvb(4, 4))
+    off = 8
+  elseif flags ~= 0 then
+    fi:add_proto_expert_info(ef_flags)
+  end
+  if udp and off + len ~= tvb:len() then
+    tree:add_proto_expert_info(ef_length)
+    len = math.max(0, math.min(len, tvb:len() - off))
+  end
   local info = name
   if len > 0 then
-    local raw = tvb(4, len)
+    local raw = tvb(off, len)
     local body = nil
     if t == 7 then
       tree:add(f.handshake, raw)
     elseif xor_key then
       tree:add(f.body, raw)
-      body = xor_body(tvb, 4, len)
+      body = xor_body(tvb, off, len)
     elseif p.prefs.plain or ((t == 1 or t == 2) and len >= 4 and raw(0, 4):string() == "VPNH") then
       body = raw:tvb()
     else
@@ -219,16 +236,45 @@ end
 
 function p.dissector(tvb, pinfo, root)
   infos = {}
-  dissect_tcp_pdus(tvb, root, 4, frame_length, dissect_frame)
+  dissect_tcp_pdus(tvb, root, 4, frame_length, function(t, pi, r) return dissect_frame(t, pi, r, false) end)
   return tvb:len()
 end
 
-local registered_port = nil
+-- Over UDP: one frame per datagram. An empty datagram is a NAT keepalive
+-- (transport option keepalive), not a frame. A capture taken where UDP GSO
+-- has not yet split a train (the sender's side, or a veth) shows several
+-- equal-size datagrams as one: their frames follow each other, so they are
+-- shown one after the other, as over TCP.
+local pu = Proto("vpnhost_udp", "vpnhost VPN protocol v1 over UDP")
+function pu.dissector(tvb, pinfo, root)
+  infos = {}
+  local n = tvb:len()
+  if n == 0 then
+    pinfo.cols.protocol = "vpnhost"
+    pinfo.cols.info = "NAT keepalive (empty datagram)"
+    return 0
+  end
+  if n < 4 then return 0 end
+  local off = 0
+  while off + 4 <= n do
+    local size = (tvb(off + 3, 1):uint() == 1 and 8 or 4) + tvb(off, 2):uint()
+    if off + size > n then size = n - off end -- dissect_frame reports the bad length
+    dissect_frame(tvb(off, size):tvb(), pinfo, root, true)
+    off = off + size
+  end
+  return n
+end
+
+local registered_port, registered_udp_port = nil, nil
 local function register_port()
   local tcp = DissectorTable.get("tcp.port")
   if registered_port then tcp:remove(registered_port, p) end
   registered_port = p.prefs.port
   if registered_port and registered_port > 0 then tcp:add(registered_port, p) end
+  local udp = DissectorTable.get("udp.port")
+  if registered_udp_port then udp:remove(registered_udp_port, pu) end
+  registered_udp_port = p.prefs.udp_port
+  if registered_udp_port and registered_udp_port > 0 then udp:add(registered_udp_port, pu) end
 end
 
 function p.init()
