@@ -222,9 +222,11 @@ class Host {
 
   // The one entry point of a live reload (SIGHUP and `vpnhost reload`).
   vpnsdk::Status reload_now() {
-    // >>> live reload call site: sd_notify RELOADING=1 before, READY=1 after (helper D) >>>
+    // Under systemd: RELOADING=1 now, READY=1 when done, also after a
+    // refusal (the previous configuration runs on).
+    notifier_.reloading();
     const vpnsdk::Status st = reload();
-    // <<< live reload call site <<<
+    notifier_.reload_done(st.ok() ? "reloaded" : "reload refused: " + st.message);
     return st;
   }
 

@@ -18,6 +18,16 @@ ServiceNotifier::ServiceNotifier() {
   enabled_ = s != nullptr && *s != '\0';
 }
 
+namespace {
+// A STATUS= value is one line: a newline would start another assignment.
+std::string one_line(std::string_view text) {
+  std::string s(text);
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+}  // namespace
+
 void ServiceNotifier::send(const std::string& message) {
   if (!enabled_) return;
   // 0: keep NOTIFY_SOCKET, later messages (STATUS, RELOADING) need it.
@@ -28,7 +38,7 @@ void ServiceNotifier::send(const std::string& message) {
 void ServiceNotifier::ready(std::string_view status_text) {
   if (stopping_) return;
   ready_ = true;
-  last_status_ = status_text;
+  last_status_ = one_line(status_text);
   send("READY=1\nSTATUS=" + last_status_);
 }
 
@@ -57,8 +67,9 @@ void ServiceNotifier::stopping() {
 }
 
 void ServiceNotifier::status(std::string_view text) {
-  if (stopping_ || text == last_status_) return;
-  last_status_ = text;
+  const std::string line = one_line(text);
+  if (stopping_ || line == last_status_) return;
+  last_status_ = line;
   send("STATUS=" + last_status_);
 }
 

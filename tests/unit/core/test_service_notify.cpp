@@ -124,6 +124,8 @@ TEST_CASE("service notifier sends READY, STATUS on change, RELOADING with MONOTO
   CHECK(manager.next() == std::optional<std::string>("READY=1\nSTATUS=reloaded"));
   n.reload_done("twice");  // no reload announced
   CHECK_FALSE(manager.next());
+  n.status("a.manifest:3:1: bad\nREADY=1");  // one line: no second assignment
+  CHECK(manager.next() == std::optional<std::string>("STATUS=a.manifest:3:1: bad READY=1"));
 
   n.stopping();
   CHECK(manager.next() == std::optional<std::string>("STOPPING=1\nSTATUS=stopping"));
