@@ -13,6 +13,13 @@
       Print how many times the bytes HEX occur in FILE (e.g. a raw pcap).
   labtool.py digest FILE
       Print "<length> <sha256>" of a file, the format udp-recv uses.
+  labtool.py notify-recv SOCKET OUTFILE [PROBE HOST:PORT] [MAX_SECONDS]
+      Stand in for systemd's notification socket: bind a UNIX datagram
+      socket at SOCKET (NOTIFY_SOCKET for the process under test) and append
+      one line per message to OUTFILE: "<sender pid> <fields joined by |>".
+      With a PROBE address, a message with READY=1 is followed at once by a
+      TCP connect to it, logged as "probe ok" or "probe failed: <error>".
+      Stops after MAX_SECONDS (default 120) or on SIGTERM.
 """
 import hashlib
 import signal
@@ -85,7 +92,41 @@ def digest(path: str) -> int:
     return 0
 
 
-COMMANDS = {"udp-recv": udp_recv, "raw-udp": raw_udp, "count": count, "digest": digest}
+def notify_recv(path: str, outfile: str, probe: str = "", max_seconds: str = "120") -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # the sender's pid, as systemd sees it
+    sock.bind(path)
+    deadline = time.monotonic() + float(max_seconds)
+    creds_size = socket.CMSG_SPACE(struct.calcsize("3i"))
+    with open(outfile, "a") as out:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return 0
+            sock.settimeout(left)
+            try:
+                data, ancdata, _, _ = sock.recvmsg(4096, creds_size)
+            except socket.timeout:
+                return 0
+            pid = -1
+            for level, kind, value in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("3i", value[:12])[0]
+            fields = data.decode(errors="replace").strip("\n").split("\n")
+            out.write("%d %s\n" % (pid, "|".join(fields)))
+            out.flush()
+            if probe and "READY=1" in fields:
+                host, _, port = probe.rpartition(":")
+                try:
+                    socket.create_connection((host, int(port)), timeout=2).close()
+                    out.write("probe ok\n")
+                except OSError as e:
+                    out.write("probe failed: %s\n" % e)
+                out.flush()
+
+
+COMMANDS = {"notify-recv": notify_recv, "udp-recv": udp_recv, "raw-udp": raw_udp, "count": count, "digest": digest}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
