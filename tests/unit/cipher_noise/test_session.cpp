@@ -361,7 +361,7 @@ TEST_CASE("session: a frame with the new keys confirms them too", "[cipher_noise
   CHECK(s->next_keys() == nullptr);
 }
 
-TEST_CASE("session: an unanswered rekey is sent again; then the keys expire", "[cipher_noise][session][rekey]") {
+TEST_CASE("session: an unanswered rekey is sent again, then the keys expire", "[cipher_noise][session][rekey]") {
   Rig rig;
   auto alice = rig.client(rig.alice_key);
   auto c = Rig::session(*alice, Role::initiator);

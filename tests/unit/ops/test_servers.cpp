@@ -133,7 +133,7 @@ TEST_CASE("ops: control socket answers a request, is mode 0600, and is removed o
                     Catch::Contains("cannot connect to control socket " + path) && Catch::Contains("is vpnhost running"));
 }
 
-TEST_CASE("ops: a large answer arrives whole; an exception becomes an error answer", "[ops][control]") {
+TEST_CASE("ops: a large answer arrives whole, an exception becomes an error answer", "[ops][control]") {
   TempDir d;
   const std::string path = (d / "c.sock").string();
   Loop loop;

@@ -82,7 +82,7 @@ TEST_CASE("an unanswered HELLO is sent again with backoff until WELCOME", "[tran
   CHECK(cl.c.counter("duplicates") == 1);
 }
 
-TEST_CASE("retransmissions stop after retransmit_attempts; 0 ms turns them off", "[transport_udp][client][loss]") {
+TEST_CASE("retransmissions stop after retransmit_attempts, 0 ms turns them off", "[transport_udp][client][loss]") {
   Rig rig;
   RawPeer server(rig.io());
   SECTION("attempts") {
@@ -117,7 +117,7 @@ TEST_CASE("REJECT and BYE answer a HELLO too", "[transport_udp][client][loss]") 
   CHECK(cl.c.counter("retransmits") == 0);
 }
 
-TEST_CASE("DATA before WELCOME is dropped (WELCOME lost or overtaken); the HELLO fetches it",
+TEST_CASE("DATA before WELCOME is dropped (WELCOME lost or overtaken), the HELLO fetches it",
           "[transport_udp][client][loss]") {
   Rig rig;
   RawPeer server(rig.io());
@@ -172,7 +172,7 @@ TEST_CASE("a HANDSHAKE is retransmitted until the answer, then the HELLO", "[tra
   CHECK(server.got.size() == n);
 }
 
-TEST_CASE("ICMP port unreachable ends the client's session; reconnect() opens a new one", "[transport_udp][client]") {
+TEST_CASE("ICMP port unreachable ends the client's session, reconnect() opens a new one", "[transport_udp][client]") {
   Rig rig;
   const std::uint16_t nobody = free_port();  // nothing listens there
   Client cl(rig, nobody, {{"retransmit_ms", std::int64_t{50}}});
@@ -229,7 +229,7 @@ TEST_CASE("reconnect() is refused in listen mode and before start()", "[transpor
   CHECK(cl.c.reconnect().code == Code::refused);
 }
 
-TEST_CASE("option keepalive: an idle session sends empty datagrams; the far end ignores them",
+TEST_CASE("option keepalive: an idle session sends empty datagrams, the far end ignores them",
           "[transport_udp][client][keepalive]") {
   Rig rig;
   const std::uint16_t port = free_port();

@@ -29,7 +29,7 @@ SessionId session_of(const RecordingSink& sink, std::uint16_t peer_port) {
 
 }  // namespace
 
-TEST_CASE("a HELLO from a new source opens a session; other frames from strangers do not", "[transport_udp][server]") {
+TEST_CASE("a HELLO from a new source opens a session, other frames from strangers do not", "[transport_udp][server]") {
   Rig rig;
   Server srv(rig);
   RawPeer a(rig.io()), b(rig.io());
@@ -63,7 +63,7 @@ TEST_CASE("a HELLO from a new source opens a session; other frames from stranger
   CHECK(srv.s.sink.violations == 0);
 }
 
-TEST_CASE("bad datagrams are dropped and counted; the session goes on", "[transport_udp][server]") {
+TEST_CASE("bad datagrams are dropped and counted, the session goes on", "[transport_udp][server]") {
   Rig rig;
   Server srv(rig);
   RawPeer a(rig.io());
@@ -218,7 +218,7 @@ TEST_CASE("datagrams are read in batches and handed over per session", "[transpo
   CHECK(nb == 60);
 }
 
-TEST_CASE("send goes out in batches; BYE twice; close() ends the session once", "[transport_udp][server]") {
+TEST_CASE("send goes out in batches, BYE twice, close() ends the session once", "[transport_udp][server]") {
   Rig rig;
   Server srv(rig);
   RawPeer a(rig.io());
