@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Loss on the underlay (nftables in client 1's namespace; this kernel has no
+# Loss on the underlay (nftables in the lab namespaces; this kernel has no
 # netem):
 #  1. transport_udp, every third datagram to/from the server's port dropped
 #     while c1 connects: its first HELLO and the first WELCOME are lost, the
 #     retransmitted HELLO gets the WELCOME again; one session, no protocol
 #     error;
-#  2. transport_udp, 2 % random loss in both directions on c1's link: a
+#  2. transport_udp, 2 % random loss in both directions on c1's link, per
+#     packet (GSO trains and TSO bursts split first, see random_loss): a
 #     20 MiB TCP transfer c1 -> c2 through the hub completes intact;
 #  3. the same transfer over transport_tcp (TCP in TCP), for comparison.
 # Each transfer's goodput is logged ("goodput udp/tcp at 2 % loss").
@@ -27,7 +28,31 @@ table inet vhloss {
 NFT
 }
 loss_dropped() {
-  DROPPED=$(ip netns exec "$ns1" nft list table inet vhloss | grep -Eo 'packets [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+  DROPPED=$( { ip netns exec "$ns1" nft list table inet vhloss 2>/dev/null
+               ip netns exec "$SRV_NS" nft list table inet vhloss 2>/dev/null; } |
+             grep -Eo 'packets [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+}
+# random_loss PERCENT: per-packet random loss in both directions on c1's
+# link. A GSO train (transport_udp) or TSO burst (transport_tcp) passes the
+# sender's output hook, and crosses a veth, as ONE packet: so both veth ends
+# split them (gso_max_segs 1) and each direction is dropped where it
+# arrives (c1's input; the server's input from c1's link).
+random_loss() {
+  ip -n "$ns1" link set "$P-c1" gso_max_segs 1 || fail "gso_max_segs on $P-c1"
+  ip -n "$SRV_NS" link set "$P-s1" gso_max_segs 1 || fail "gso_max_segs on $P-s1"
+  local ns rule
+  for ns in "$ns1" "$SRV_NS"; do ip netns exec "$ns" nft delete table inet vhloss 2>/dev/null; done
+  rule="meta l4proto { tcp, udp } numgen random mod 100 < $1 counter drop"
+  ip netns exec "$ns1" nft -f - <<NFT || fail "nft rules in $ns1"
+table inet vhloss {
+  chain in { type filter hook input priority 0; th sport $LAB_PORT $rule; }
+}
+NFT
+  ip netns exec "$SRV_NS" nft -f - <<NFT || fail "nft rules in $SRV_NS"
+table inet vhloss {
+  chain in { type filter hook input priority 0; iifname "$P-s1" th dport $LAB_PORT $rule; }
+}
+NFT
 }
 
 # --- 1. the handshake through a link that loses every third datagram -------
@@ -77,10 +102,11 @@ transfer() {  # transfer NAME: 20 MiB c1 -> c2 through the tunnel, checked; logs
 
 start_client 2
 wait_client 2
-loss_rules "numgen random mod 100 < $LOSS_PERCENT"
+random_loss "$LOSS_PERCENT"
 transfer udp
 lab_assert_transport_used
 ip netns exec "$ns1" nft delete table inet vhloss
+ip netns exec "$SRV_NS" nft delete table inet vhloss
 
 log "the same over transport_tcp"
 lab_stop "${CLIENT_PID[1]}"
@@ -94,5 +120,5 @@ start_client 1
 start_client 2
 wait_client 1
 wait_client 2
-loss_rules "numgen random mod 100 < $LOSS_PERCENT"
+random_loss "$LOSS_PERCENT"
 transfer tcp
