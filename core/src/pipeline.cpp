@@ -34,6 +34,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, vpnsdk::PacketPool& pool, Counte
         &counters_.get("host.protocol_errors"), &counters_.get("host.local_replies")};
   mc_ = {&counters_.get("icmp.frag_needed_sent"), &counters_.get("icmp.frag_needed_limited"),
          &counters_.get("ipv4.fragmented"), &counters_.get("ipv4.fragments_sent"), &counters_.get("tcp.mss_clamped")};
+  counters_.get("host.roams");  // registered now so status and /metrics show 0 before the first roam
   pending_.reserve(256);
   scratch_.reserve(256);
   to_device_.reserve(256);
