@@ -42,24 +42,31 @@ def printable(data: bytes) -> str:
     return "".join(chr(b) if 0x21 <= b < 0x7F else "." for b in data[:40])
 
 
+def received(sock: socket.socket, max_seconds: str, receive):
+    """Yield receive()'s results (a call on sock) until max_seconds have passed."""
+    deadline = time.monotonic() + float(max_seconds)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        sock.settimeout(left)
+        try:
+            got = receive()
+        except socket.timeout:
+            return
+        yield got
+
+
 def udp_recv(port: str, outfile: str, max_seconds: str = "120") -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", int(port)))
-    deadline = time.monotonic() + float(max_seconds)
     print("listening on %s" % port, flush=True)
     with open(outfile, "a") as out:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return 0
-            sock.settimeout(left)
-            try:
-                data, (src, _) = sock.recvfrom(65535)
-            except socket.timeout:
-                return 0
+        for data, (src, _) in received(sock, max_seconds, lambda: sock.recvfrom(65535)):
             out.write("%s %d %s %s\n" % (src, len(data), hashlib.sha256(data).hexdigest(), printable(data)))
             out.flush()
+    return 0
 
 
 def raw_udp(src: str, dst: str, port: str, text: str) -> int:
@@ -97,18 +104,9 @@ def notify_recv(path: str, outfile: str, probe: str = "", max_seconds: str = "12
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # the sender's pid, as systemd sees it
     sock.bind(path)
-    deadline = time.monotonic() + float(max_seconds)
     creds_size = socket.CMSG_SPACE(struct.calcsize("3i"))
     with open(outfile, "a") as out:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return 0
-            sock.settimeout(left)
-            try:
-                data, ancdata, _, _ = sock.recvmsg(4096, creds_size)
-            except socket.timeout:
-                return 0
+        for data, ancdata, _, _ in received(sock, max_seconds, lambda: sock.recvmsg(4096, creds_size)):
             pid = -1
             for level, kind, value in ancdata:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
@@ -124,6 +122,7 @@ def notify_recv(path: str, outfile: str, probe: str = "", max_seconds: str = "12
                 except OSError as e:
                     out.write("probe failed: %s\n" % e)
                 out.flush()
+    return 0
 
 
 COMMANDS = {"notify-recv": notify_recv, "udp-recv": udp_recv, "raw-udp": raw_udp, "count": count, "digest": digest}

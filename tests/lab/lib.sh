@@ -479,6 +479,120 @@ lab_ping() {
   lab_ping_wait "$@"
 }
 
+# ------------------------------------------- transfers through the tunnel ---
+
+# lab_payload MIB: $LAB_TMP/send.bin = MIB MiB of random bytes.
+lab_payload() {
+  head -c $(($1 * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin" || fail "cannot write $1 MiB to send.bin"
+}
+
+# lab_recv_start NS TIMEOUT [LOGNAME]: a socat in NS (ended after TIMEOUT s)
+# that writes the one TCP connection it takes on port 9000 to
+# $LAB_TMP/recv.bin (removed first), log LOGNAME.log (default socat-recv);
+# waits (bounded, 10 s) until it listens. RECV_PID is the socat.
+RECV_PID=
+lab_recv_start() {
+  local ns=$1 timeout=$2 rlog=$LAB_TMP/${3:-socat-recv}.log end
+  rm -f "$LAB_TMP/recv.bin"
+  lab_bg "$ns" "$rlog" timeout "$timeout" socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
+  RECV_PID=$LAB_LAST_PID
+  end=$((SECONDS + 10))
+  until [ -n "$(ip netns exec "$ns" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
+    lab_alive "$RECV_PID" || fail "socat receiver exited: $(cat "$rlog")"
+    [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
+    sleep 0.1
+  done
+}
+
+# lab_check_received MIB [WHAT]: recv.bin is MIB MiB long and has send.bin's
+# sha256 (WHAT prefixes the assertions' names).
+lab_check_received() {
+  local mib=$1 what=${2:+$2: }
+  assert_eq "$(stat -c %s "$LAB_TMP/recv.bin")" $((mib * 1024 * 1024)) "${what}bytes received"
+  assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)" \
+    "${what}sha256 of the $mib MiB received"
+}
+
+# lab_transfer FROM_NS TO_NS TO_ADDR MIB [TIMEOUT [WHAT]]: MIB MiB of fresh
+# random data (send.bin) from FROM_NS to TO_ADDR:9000 (a socat in TO_NS) over
+# TCP; the sender must finish within TIMEOUT s (default 90), the receiver
+# TIMEOUT/2 s after it, both exit 0, and recv.bin must be send.bin
+# (lab_check_received). TRANSFER_SECS = the seconds it took ("%.2f").
+TRANSFER_SECS=
+lab_transfer() {
+  local from=$1 to=$2 addr=$3 mib=$4 timeout=${5:-90} what=${6:-} t0 t1
+  local w=${what:+$what: }
+  lab_payload "$mib"
+  lab_recv_start "$to" "$timeout" "socat-recv${what:+-$what}"
+  log "${w}sending $mib MiB $from -> $addr:9000"
+  t0=$(date +%s.%N)
+  ip netns exec "$from" timeout "$timeout" socat -u "OPEN:$LAB_TMP/send.bin" "TCP:$addr:9000" ||
+    fail "${w}socat sender failed"
+  lab_wait_exit "$RECV_PID" $((timeout / 2)) || fail "${w}socat receiver did not finish"
+  t1=$(date +%s.%N)
+  assert_eq "$LAB_EXIT_RC" 0 "${w}socat receiver exit status"
+  TRANSFER_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  log "${w}transfer took $TRANSFER_SECS s"
+  lab_check_received "$mib" "$what"
+}
+
+# ------------------------------------------------------------------ ssh ---
+
+# lab_start_sshd NS: an sshd on port 22 in NS with its own host key, config
+# and authorized key ($LAB_TMP/id_ed25519 logs in as root), log sshd.log;
+# waits (bounded, 10 s) until it listens. SSHD_PID is the sshd. The binary
+# is $SSHD, else sshd on PATH, else /usr/sbin/sshd.
+SSHD_PID=
+lab_start_sshd() {
+  local ns=$1 sshd=${SSHD:-$(command -v sshd || echo /usr/sbin/sshd)} end
+  [ -x "$sshd" ] || lab_skip "sshd not found"
+  ssh-keygen -q -t ed25519 -N '' -f "$LAB_TMP/ssh_host_ed25519_key" || fail "host key"
+  ssh-keygen -q -t ed25519 -N '' -f "$LAB_TMP/id_ed25519" || fail "client key"
+  cp "$LAB_TMP/id_ed25519.pub" "$LAB_TMP/authorized_keys"
+  cat >"$LAB_TMP/sshd_config" <<CONF
+Port 22
+ListenAddress 0.0.0.0
+HostKey $LAB_TMP/ssh_host_ed25519_key
+PidFile $LAB_TMP/sshd.pid
+AuthorizedKeysFile $LAB_TMP/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+LogLevel VERBOSE
+CONF
+  # sshd wants /run/sshd (privilege separation). Rather than creating it on the
+  # machine, give sshd a private mount namespace with its own tmpfs on /run.
+  # ip -> unshare -> sh -> sshd all exec, so the recorded PID is sshd's.
+  lab_bg "$ns" "$LAB_TMP/sshd.log" unshare -m --propagation private \
+    sh -c 'mount -t tmpfs -o mode=755 lab-run /run && mkdir -m 755 /run/sshd && exec "$0" -D -e -f "$1"' \
+    "$sshd" "$LAB_TMP/sshd_config"
+  SSHD_PID=$LAB_LAST_PID
+  end=$((SECONDS + 10))
+  until [ -n "$(ip netns exec "$ns" ss -Hltn 'sport = :22' 2>/dev/null)" ]; do
+    lab_alive "$SSHD_PID" || fail "sshd exited: $(cat "$LAB_TMP/sshd.log")"
+    [ "$SECONDS" -ge "$end" ] && fail "sshd not listening after 10 s"
+    sleep 0.1
+  done
+  log "sshd (pid $SSHD_PID) listening in $ns"
+}
+
+# lab_ssh NS ADDR CMD...: run CMD as root@ADDR over ssh from NS with the
+# key lab_start_sshd made (bounded: 30 s); SSH_OUT = its output. A failed
+# ssh fails the test.
+SSH_OUT=
+lab_ssh() {
+  local ns=$1 addr=$2 rc
+  shift 2
+  SSH_OUT=$(ip netns exec "$ns" timeout 30 ssh -i "$LAB_TMP/id_ed25519" -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR \
+    "root@$addr" "$@" 2>"$LAB_TMP/ssh.log")
+  rc=$?
+  echo "    ssh said: $SSH_OUT"
+  [ "$rc" = 0 ] || fail "ssh rc $rc: $(cat "$LAB_TMP/ssh.log")"
+}
+
 # ------------------------------------------- faults, churn: measurements ---
 
 # lab_sanitized: true if $VPNHOST is built with AddressSanitizer. Its RSS is

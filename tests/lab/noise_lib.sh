@@ -1,7 +1,12 @@
 # tests/lab/noise_lib.sh: helpers for the cipher_noise lab tests (sourced
-# after lib.sh, whose start_server/start_client are for cipher_xor).
+# after lib.sh, whose start_server/start_client are for cipher_xor). With
+# LAB_TRANSPORT=udp they use the secure UDP manifests (secure-*-udp).
 SECURE_SERVER=$LAB_SOURCE_DIR/manifests/secure-server.manifest
 SECURE_CLIENT=$LAB_SOURCE_DIR/manifests/secure-client.manifest
+if [ "$LAB_TRANSPORT" = udp ]; then
+  SECURE_SERVER=$LAB_SOURCE_DIR/manifests/secure-server-udp.manifest
+  SECURE_CLIENT=$LAB_SOURCE_DIR/manifests/secure-client-udp.manifest
+fi
 declare -A PUB=()
 noise_key() {  # noise_key NAME: $LAB_TMP/NAME.key (0600) and PUB[NAME], checked with vpnhost pubkey
   local n=$1
@@ -10,16 +15,33 @@ noise_key() {  # noise_key NAME: $LAB_TMP/NAME.key (0600) and PUB[NAME], checked
   [ ${#PUB[$n]} = 44 ] || fail "keygen $n printed '${PUB[$n]}', not a base64 public key"
   [ "$("$VPNHOST" pubkey <"$LAB_TMP/$n.key")" = "${PUB[$n]}" ] || fail "vpnhost pubkey disagrees with keygen for $n"
 }
+# noise_authorize NAME[=ADDR]...: keys for the server and each client
+# (noise_key), and $LAB_TMP/authorized_clients (opening with a comment line)
+# listing the clients, each with its fixed tunnel address ADDR if given.
+noise_authorize() {
+  local c n
+  noise_key server
+  echo "# lab clients" >"$LAB_TMP/authorized_clients"
+  for c in "$@"; do
+    n=${c%%=*}
+    noise_key "$n"
+    if [ "$n" = "$c" ]; then
+      echo "${PUB[$n]} $n"
+    else
+      echo "${PUB[$n]} $n ${c#*=}"
+    fi >>"$LAB_TMP/authorized_clients"
+  done
+}
 noise_start_server() {  # like start_server, with the secure manifest
-  log "starting secure server in $SRV_NS"
+  log "starting secure $LAB_TRANSPORT server in $SRV_NS"
   lab_bg "$SRV_NS" "$LAB_TMP/srv.log" "$VPNHOST" --plugins "$SECURE_SERVER" \
     --set "cipher.private_key_file=$LAB_TMP/server.key" --set "cipher.authorized_clients=$LAB_TMP/authorized_clients" \
     --stats-file "$LAB_TMP/srv.stats" --log-level "$LAB_LOG_LEVEL" "$@"
   SRV_PID=$LAB_LAST_PID
   local end=$((SECONDS + 15))
-  until [ -n "$(ip netns exec "$SRV_NS" ss -Hltn "sport = :$LAB_PORT" 2>/dev/null)" ]; do
+  until lab_listening "$SRV_NS" "$LAB_PORT"; do
     lab_alive "$SRV_PID" || fail "server exited during start-up: $(tail -n 5 "$LAB_TMP/srv.log")"
-    [ "$SECONDS" -ge "$end" ] && fail "server not listening on :$LAB_PORT after 15 s"
+    [ "$SECONDS" -ge "$end" ] && fail "server not listening on $LAB_TRANSPORT :$LAB_PORT after 15 s"
     sleep 0.1
   done
   log "server pid $SRV_PID listening on :$LAB_PORT"
@@ -31,7 +53,7 @@ noise_start_client() {  # noise_start_client I KEYNAME [EXTRA ARGS...]: like sta
   CLIENT_STARTS[$i]=$n
   CLIENT_LOG[$i]=$LAB_TMP/c$i-$n.log
   CLIENT_ADDR[$i]=
-  log "starting secure client $i ($key) in $(c_ns "$i")"
+  log "starting secure $LAB_TRANSPORT client $i ($key) in $(c_ns "$i")"
   lab_bg "$(c_ns "$i")" "${CLIENT_LOG[$i]}" "$VPNHOST" --plugins "$SECURE_CLIENT" \
     --set "transport.connect=$(srv_underlay "$i")" --set "cipher.private_key_file=$LAB_TMP/$key.key" \
     --set "cipher.server_public_key=\"${PUB[server]}\"" --set "device.name=$P-t$i" \

@@ -61,7 +61,7 @@ log "server VmRSS with three clients: $rss_base KiB (baseline)"
 lab_rss_sampler "$SRV_NS" "$SRV_PID" "$LAB_TMP/rss.samples"
 sampler_pid=$LAB_LAST_PID
 
-head -c $((MIB * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin"
+lab_payload "$MIB"
 
 # --- the session that stops reading ----------------------------------------
 mkfifo "$LAB_TMP/stall.in"
@@ -118,14 +118,8 @@ t_full=$(now_ms)
 log "ok: the stalled session's send queue is full (transport_tcp.queue_drops $STAT)"
 
 # --- meanwhile: 20 MiB c1 -> c2 ---------------------------------------------
-lab_bg "$(c_ns 2)" "$LAB_TMP/socat-recv.log" timeout 60 socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
-recv_pid=$LAB_LAST_PID
-end=$((SECONDS + 10))
-until [ -n "$(ip netns exec "$(c_ns 2)" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
-  lab_alive "$recv_pid" || fail "socat receiver exited"
-  [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
-  sleep 0.1
-done
+lab_recv_start "$(c_ns 2)" 60
+recv_pid=$RECV_PID
 log "sending $MIB MiB c1 -> ${CLIENT_ADDR[2]}:9000 while the stalled session's queue is full"
 t0=$(now_ms)
 lab_bg "$(c_ns 1)" "$LAB_TMP/socat-send.log" timeout 60 socat -u "OPEN:$LAB_TMP/send.bin" "TCP:${CLIENT_ADDR[2]}:9000"
@@ -168,9 +162,7 @@ if [ "$t1" -lt "$t_stall" ]; then
 else
   log "the transfer took $((t1 - t0)) ms and was done $((t1 - t_stall)) ms after the stalled session was dropped"
 fi
-assert_eq "$(stat -c %s "$LAB_TMP/recv.bin")" $((MIB * 1024 * 1024)) "bytes received"
-assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)" \
-  "sha256 of the $MIB MiB received"
+lab_check_received "$MIB"
 
 # Exactly the stalled session went, for the right reason.
 wait_srv_stat host.sessions_active 3 10

@@ -49,22 +49,7 @@ srv_stat ipv4.fragmented 0
 assert_ge "$STAT" $((frag0 + 3)) "server ipv4.fragmented after 3 pings of $((size + 28)) bytes without DF"
 
 # --- 20 MiB TCP c2 -> c1 --------------------------------------------------
-head -c $((20 * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin"
-lab_bg "$(c_ns 1)" "$LAB_TMP/socat-recv.log" timeout 90 socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
-recv_pid=$LAB_LAST_PID
-end=$((SECONDS + 10))
-until [ -n "$(ip netns exec "$(c_ns 1)" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
-  lab_alive "$recv_pid" || fail "socat receiver exited"
-  [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
-  sleep 0.1
-done
-log "sending 20 MiB c2 -> $c1:9000"
-ip netns exec "$(c_ns 2)" timeout 90 socat -u "OPEN:$LAB_TMP/send.bin" "TCP:$c1:9000" || fail "socat sender failed"
-lab_wait_exit "$recv_pid" 30 || fail "socat receiver did not finish"
-assert_eq "$LAB_EXIT_RC" 0 "socat receiver exit status"
-assert_eq "$(stat -c %s "$LAB_TMP/recv.bin")" $((20 * 1024 * 1024)) "bytes received"
-assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)" \
-  "sha256 of the 20 MiB received"
+lab_transfer "$(c_ns 2)" "$(c_ns 1)" "$c1" 20 90
 srv_stat tcp.mss_clamped 0
 assert_ge "$STAT" 1 "server tcp.mss_clamped (the SYN towards c1)"
 

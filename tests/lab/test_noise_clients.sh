@@ -15,12 +15,7 @@ lab_require_tools ssh ssh-keygen sshd tcpdump unshare
 source "$(dirname "$0")/noise_lib.sh"
 
 lab_topology 2
-for k in server alice bob; do noise_key "$k"; done
-cat >"$LAB_TMP/authorized_clients" <<AC
-# lab clients
-${PUB[alice]} alice 10.10.0.10
-${PUB[bob]} bob
-AC
+noise_authorize alice=10.10.0.10 bob
 noise_start_server
 noise_start_client 1 alice
 noise_start_client 2 bob
@@ -72,39 +67,9 @@ wait_client 2
 assert_eq "${CLIENT_ADDR[2]}" "$bob_addr" "bob's address after reconnecting"
 
 # --- ssh alice -> bob ---------------------------------------------------------
-SSHD=$(command -v sshd)
-ssh-keygen -q -t ed25519 -N '' -f "$LAB_TMP/ssh_host_ed25519_key" || fail "host key"
-ssh-keygen -q -t ed25519 -N '' -f "$LAB_TMP/id_ed25519" || fail "client key"
-cp "$LAB_TMP/id_ed25519.pub" "$LAB_TMP/authorized_keys"
-cat >"$LAB_TMP/sshd_config" <<CONF
-Port 22
-ListenAddress 0.0.0.0
-HostKey $LAB_TMP/ssh_host_ed25519_key
-PidFile $LAB_TMP/sshd.pid
-AuthorizedKeysFile $LAB_TMP/authorized_keys
-StrictModes no
-UsePAM no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-LogLevel VERBOSE
-CONF
-lab_bg "$(c_ns 2)" "$LAB_TMP/sshd.log" unshare -m --propagation private \
-  sh -c 'mount -t tmpfs -o mode=755 lab-run /run && mkdir -m 755 /run/sshd && exec "$0" -D -e -f "$1"' \
-  "$SSHD" "$LAB_TMP/sshd_config"
-sshd_pid=$LAB_LAST_PID
-end=$((SECONDS + 10))
-until [ -n "$(ip netns exec "$(c_ns 2)" ss -Hltn 'sport = :22' 2>/dev/null)" ]; do
-  lab_alive "$sshd_pid" || fail "sshd exited: $(cat "$LAB_TMP/sshd.log")"
-  [ "$SECONDS" -ge "$end" ] && fail "sshd not listening after 10 s"
-  sleep 0.1
-done
-out=$(ip netns exec "$(c_ns 1)" timeout 30 ssh -i "$LAB_TMP/id_ed25519" -o StrictHostKeyChecking=no \
-  -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR \
-  "root@${CLIENT_ADDR[2]}" echo hello-from-bob 2>"$LAB_TMP/ssh.log")
-rc=$?
-[ "$rc" = 0 ] || fail "ssh rc $rc: $(cat "$LAB_TMP/ssh.log")"
-assert_eq "$out" hello-from-bob "ssh output through the Noise tunnel"
+lab_start_sshd "$(c_ns 2)"
+lab_ssh "$(c_ns 1)" "${CLIENT_ADDR[2]}" echo hello-from-bob
+assert_eq "$SSH_OUT" hello-from-bob "ssh output through the Noise tunnel"
 grep -q "Accepted publickey for root from 10.10.0.10" "$LAB_TMP/sshd.log" ||
   fail "sshd did not log the login from alice's tunnel address 10.10.0.10"
 

@@ -165,12 +165,7 @@ except EOFError:
 PY
 
 lab_topology 3
-for k in server alice bob carol; do noise_key "$k"; done
-cat >"$LAB_TMP/authorized_clients" <<AC
-${PUB[alice]} alice 10.10.0.10
-${PUB[bob]} bob 10.10.0.20
-${PUB[carol]} carol
-AC
+noise_authorize alice=10.10.0.10 bob=10.10.0.20 carol
 noise_start_server
 noise_start_client 1 alice
 noise_start_client 3 carol

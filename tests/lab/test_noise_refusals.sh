@@ -16,11 +16,8 @@ lab_require_tools tcpdump
 source "$(dirname "$0")/noise_lib.sh"
 
 lab_topology 3
-for k in server alice mallory carol other; do noise_key "$k"; done
-cat >"$LAB_TMP/authorized_clients" <<AC
-${PUB[alice]} alice
-${PUB[carol]} carol
-AC
+noise_authorize alice carol
+for k in mallory other; do noise_key "$k"; done  # keys the server does not know
 noise_start_server
 noise_start_client 1 alice
 wait_client 1

@@ -11,11 +11,7 @@ lab_require_tools socat sha256sum tc
 source "$(dirname "$0")/noise_lib.sh"
 
 lab_topology 2
-for k in server alice bob; do noise_key "$k"; done
-cat >"$LAB_TMP/authorized_clients" <<AC
-${PUB[alice]} alice
-${PUB[bob]} bob
-AC
+noise_authorize alice bob
 noise_start_server
 noise_start_client 1 alice --set cipher.rekey_after_seconds=2
 noise_start_client 2 bob --set cipher.rekey_after_seconds=2
@@ -39,25 +35,8 @@ bob0=$STAT
 srv_stat cipher_noise.rekeys
 srv0=$STAT
 
-head -c $((20 * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin"
-lab_bg "$(c_ns 2)" "$LAB_TMP/socat-recv.log" timeout 60 socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
-recv_pid=$LAB_LAST_PID
-end=$((SECONDS + 10))
-until [ -n "$(ip netns exec "$(c_ns 2)" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
-  lab_alive "$recv_pid" || fail "socat receiver exited"
-  [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
-  sleep 0.1
-done
-log "sending 20 MiB alice -> bob ($c2:9000) with rekeys every 2 s"
-t0=$(date +%s.%N)
-ip netns exec "$(c_ns 1)" timeout 45 socat -u "OPEN:$LAB_TMP/send.bin" "TCP:$c2:9000" || fail "socat sender failed"
-lab_wait_exit "$recv_pid" 30 || fail "socat receiver did not finish"
-t1=$(date +%s.%N)
-assert_eq "$LAB_EXIT_RC" 0 "socat receiver exit status"
-log "transfer took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
-assert_eq "$(stat -c %s "$LAB_TMP/recv.bin")" $((20 * 1024 * 1024)) "bytes received"
-assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)" \
-  "sha256 of the 20 MiB received"
+log "20 MiB alice -> bob with rekeys every 2 s"
+lab_transfer "$(c_ns 1)" "$(c_ns 2)" "$c2" 20 60
 
 c_stat 1 cipher_noise.rekeys
 assert_ge $((STAT - alice0)) 3 "alice's rekeys during the transfer"

@@ -7,11 +7,7 @@ lab_init status_identity
 source "$(dirname "$0")/noise_lib.sh"
 
 lab_topology 2
-for k in server alice bob; do noise_key "$k"; done
-cat >"$LAB_TMP/authorized_clients" <<AC
-${PUB[alice]} alice 10.10.0.10
-${PUB[bob]} bob
-AC
+noise_authorize alice=10.10.0.10 bob
 SOCK=$LAB_TMP/srv.sock
 noise_start_server --set "host.control_socket=$SOCK" --set host.metrics=127.0.0.1:9586
 noise_start_client 1 alice --set "host.control_socket=$LAB_TMP/c1.sock"

@@ -16,8 +16,6 @@ source "$(dirname "$0")/lib.sh"
 lab_init udp_roaming
 lab_require_tools socat sha256sum tc
 source "$(dirname "$0")/noise_lib.sh"
-SECURE_SERVER=$LAB_SOURCE_DIR/manifests/secure-server-udp.manifest
-SECURE_CLIENT=$LAB_SOURCE_DIR/manifests/secure-client-udp.manifest
 lab_topology 2
 ns1=$(c_ns 1)
 dev1=$P-c1
@@ -48,21 +46,8 @@ for s in json.load(open(sys.argv[1]))["sessions"]:
 }
 
 # --- 1. cipher_noise: the transfer survives the move ------------------------
-noise_key server
-noise_key alice
-noise_key bob
-printf '%s alice 10.10.0.10\n%s bob 10.10.0.20\n' "${PUB[alice]}" "${PUB[bob]}" >"$LAB_TMP/authorized_clients"
-# (noise_start_server waits for a TCP listener: start it here.)
-lab_bg "$SRV_NS" "$LAB_TMP/srv.log" "$VPNHOST" --plugins "$SECURE_SERVER" \
-  --set "cipher.private_key_file=$LAB_TMP/server.key" --set "cipher.authorized_clients=$LAB_TMP/authorized_clients" \
-  --set "host.control_socket=$SOCK" --stats-file "$LAB_TMP/srv.stats" --log-level "$LAB_LOG_LEVEL"
-SRV_PID=$LAB_LAST_PID
-end=$((SECONDS + 15))
-until lab_listening "$SRV_NS" "$LAB_PORT"; do
-  lab_alive "$SRV_PID" || fail "server exited during start-up"
-  [ "$SECONDS" -ge "$end" ] && fail "server not listening after 15 s"
-  sleep 0.1
-done
+noise_authorize alice=10.10.0.10 bob=10.10.0.20
+noise_start_server --set "host.control_socket=$SOCK"
 noise_start_client 1 alice
 noise_start_client 2 bob
 wait_client 1
@@ -78,15 +63,9 @@ log "alice: session $SID at $PEER"
 # in the middle of it.
 ip netns exec "$ns1" tc qdisc add dev "$dev1" root tbf rate 40mbit burst 32kb latency 100ms ||
   fail "tbf on $dev1"
-head -c $((20 * 1024 * 1024)) /dev/urandom >"$LAB_TMP/send.bin"
-lab_bg "$(c_ns 2)" "$LAB_TMP/socat-recv.log" timeout 120 socat -u TCP-LISTEN:9000,reuseaddr "CREATE:$LAB_TMP/recv.bin"
-recv_pid=$LAB_LAST_PID
-end=$((SECONDS + 10))
-until [ -n "$(ip netns exec "$(c_ns 2)" ss -Hltn 'sport = :9000' 2>/dev/null)" ]; do
-  lab_alive "$recv_pid" || fail "socat receiver exited"
-  [ "$SECONDS" -ge "$end" ] && fail "socat receiver not listening after 10 s"
-  sleep 0.1
-done
+lab_payload 20
+lab_recv_start "$(c_ns 2)" 120
+recv_pid=$RECV_PID
 log "sending 20 MiB alice -> bob (10.10.0.20:9000)"
 lab_bg "$ns1" "$LAB_TMP/socat-send.log" timeout 120 socat -u "OPEN:$LAB_TMP/send.bin" TCP:10.10.0.20:9000
 send_pid=$LAB_LAST_PID
@@ -104,8 +83,7 @@ lab_wait_exit "$send_pid" 90 || fail "socat sender did not finish"
 assert_eq "$LAB_EXIT_RC" 0 "socat sender exit status"
 lab_wait_exit "$recv_pid" 30 || fail "socat receiver did not finish"
 assert_eq "$LAB_EXIT_RC" 0 "socat receiver exit status"
-assert_eq "$(sha256sum <"$LAB_TMP/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$LAB_TMP/send.bin" | cut -d' ' -f1)" \
-  "sha256 of the 20 MiB received"
+lab_check_received 20
 log "ok: 20 MiB arrived intact across the move"
 
 status_json "$LAB_TMP/after.json"

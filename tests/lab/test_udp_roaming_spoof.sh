@@ -11,32 +11,14 @@
 export LAB_TRANSPORT=udp
 source "$(dirname "$0")/lib.sh"
 lab_init udp_roaming_spoof
-SECURE_SERVER=$LAB_SOURCE_DIR/manifests/secure-server-udp.manifest
-SECURE_CLIENT=$LAB_SOURCE_DIR/manifests/secure-client-udp.manifest
+source "$(dirname "$0")/noise_lib.sh"
 lab_topology 2
 SOCK=$LAB_TMP/srv.sock
 ns1=$(c_ns 1)
 
-for k in server alice; do
-  "$VPNHOST" keygen "$LAB_TMP/$k.key" >"$LAB_TMP/$k.pub" 2>/dev/null || fail "keygen $k"
-done
-echo "$(cat "$LAB_TMP/alice.pub") alice 10.10.0.10" >"$LAB_TMP/authorized_clients"
-lab_bg "$SRV_NS" "$LAB_TMP/srv.log" "$VPNHOST" --plugins "$SECURE_SERVER" \
-  --set "cipher.private_key_file=$LAB_TMP/server.key" --set "cipher.authorized_clients=$LAB_TMP/authorized_clients" \
-  --set "host.control_socket=$SOCK" --stats-file "$LAB_TMP/srv.stats" --log-level "$LAB_LOG_LEVEL"
-SRV_PID=$LAB_LAST_PID
-end=$((SECONDS + 15))
-until lab_listening "$SRV_NS" "$LAB_PORT"; do
-  lab_alive "$SRV_PID" || fail "server exited during start-up"
-  [ "$SECONDS" -ge "$end" ] && fail "server not listening after 15 s"
-  sleep 0.1
-done
-CLIENT_LOG[1]=$LAB_TMP/c1-1.log
-lab_bg "$ns1" "${CLIENT_LOG[1]}" "$VPNHOST" --plugins "$SECURE_CLIENT" \
-  --set "transport.connect=$(srv_underlay 1)" --set "cipher.private_key_file=$LAB_TMP/alice.key" \
-  --set "cipher.server_public_key=\"$(cat "$LAB_TMP/server.pub")\"" --set "device.name=$P-t1" \
-  --stats-file "$LAB_TMP/c1.stats" --log-level "$LAB_LOG_LEVEL"
-CLIENT_PID[1]=$LAB_LAST_PID
+noise_authorize alice=10.10.0.10
+noise_start_server --set "host.control_socket=$SOCK"
+noise_start_client 1 alice
 wait_client 1
 
 alice_peer() {

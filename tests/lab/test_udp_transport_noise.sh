@@ -15,49 +15,12 @@ export LAB_TRANSPORT=udp
 source "$(dirname "$0")/lib.sh"
 lab_init noise
 lab_require_tools nft tcpdump
-SECURE_SERVER=$LAB_SOURCE_DIR/manifests/secure-server-udp.manifest
-SECURE_CLIENT=$LAB_SOURCE_DIR/manifests/secure-client-udp.manifest
-declare -A PUB=()
-
-noise_key() {  # noise_key NAME: $LAB_TMP/NAME.key (0600) and PUB[NAME]
-  "$VPNHOST" keygen "$LAB_TMP/$1.key" >"$LAB_TMP/$1.pub" 2>"$LAB_TMP/keygen-$1.err" || fail "keygen $1"
-  PUB[$1]=$(cat "$LAB_TMP/$1.pub")
-}
-secure_server() {
-  log "starting secure UDP server in $SRV_NS"
-  lab_bg "$SRV_NS" "$LAB_TMP/srv.log" "$VPNHOST" --plugins "$SECURE_SERVER" \
-    --set "cipher.private_key_file=$LAB_TMP/server.key" --set "cipher.authorized_clients=$LAB_TMP/authorized_clients" \
-    --stats-file "$LAB_TMP/srv.stats" --log-level "$LAB_LOG_LEVEL" "$@"
-  SRV_PID=$LAB_LAST_PID
-  local end=$((SECONDS + 15))
-  until lab_listening "$SRV_NS" "$LAB_PORT"; do
-    lab_alive "$SRV_PID" || fail "server exited during start-up: $(tail -n 5 "$LAB_TMP/srv.log")"
-    [ "$SECONDS" -ge "$end" ] && fail "server not listening on udp :$LAB_PORT after 15 s"
-    sleep 0.1
-  done
-}
-secure_client() {  # secure_client I KEYNAME [ARGS...]
-  local i=$1 key=$2
-  shift 2
-  local n=$((${CLIENT_STARTS[$i]:-0} + 1))
-  CLIENT_STARTS[$i]=$n
-  CLIENT_LOG[$i]=$LAB_TMP/c$i-$n.log
-  log "starting secure UDP client $i ($key) in $(c_ns "$i")"
-  lab_bg "$(c_ns "$i")" "${CLIENT_LOG[$i]}" "$VPNHOST" --plugins "$SECURE_CLIENT" \
-    --set "transport.connect=$(srv_underlay "$i")" --set "cipher.private_key_file=$LAB_TMP/$key.key" \
-    --set "cipher.server_public_key=\"${PUB[server]}\"" --set "device.name=$P-t$i" \
-    --stats-file "$LAB_TMP/c$i.stats" --log-level "$LAB_LOG_LEVEL" "$@"
-  CLIENT_PID[$i]=$LAB_LAST_PID
-}
+source "$(dirname "$0")/noise_lib.sh"
 
 lab_topology 2
-for k in server alice bob; do noise_key "$k"; done
-cat >"$LAB_TMP/authorized_clients" <<AC
-${PUB[alice]} alice 10.10.0.10
-${PUB[bob]} bob
-AC
-secure_server
-secure_client 1 alice
+noise_authorize alice=10.10.0.10 bob
+noise_start_server
+noise_start_client 1 alice
 wait_client 1
 assert_eq "${CLIENT_ADDR[1]}" 10.10.0.10 "alice's address (fixed)"
 
@@ -70,7 +33,7 @@ table inet vhloss {
 }
 NFT
 log "nftables in $ns2: every third datagram to and from udp port $LAB_PORT dropped"
-secure_client 2 bob
+noise_start_client 2 bob
 wait_client 2 20
 dropped=$(ip netns exec "$ns2" nft list table inet vhloss | grep -Eo 'packets [0-9]+' | awk '{ s += $2 } END { print s }')
 ip netns exec "$ns2" nft delete table inet vhloss || fail "cannot remove the loss rules"
@@ -108,7 +71,7 @@ assert_eq "$($LABTOOL count "$LAB_TMP/under.pcap" "$pat")" 0 "ping pattern occur
 bob_addr=${CLIENT_ADDR[2]}
 lab_stop "${CLIENT_PID[2]}"
 wait_srv_stat cipher_noise.client.bob.sessions 0 10   # his BYE ended the old session at once
-secure_client 2 bob
+noise_start_client 2 bob
 wait_client 2
 assert_eq "${CLIENT_ADDR[2]}" "$bob_addr" "bob's address after reconnecting"
 lab_ping "$(c_ns 2)" 10.10.0.1 5
