@@ -1,68 +1,21 @@
 // cipher_noise.so through the SDK test harness: options and their errors
 // (key files, authorized_clients, roles, timers), and a whole session
 // between a server instance and a client instance of the built plugin.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 
-#include "../../../plugins/cipher_noise/key_files.hpp"
-#include "../../../plugins/cipher_noise/noise_primitives.hpp"
+#include "plugin_fixture.hpp"
 #include "support.hpp"
-#include "vpnsdk/testkit/harness.hpp"
 #include "vpnsdk/wire.hpp"
 
 using namespace noise_test;
 using cipher_noise::DhKeyPair;
 using cipher_noise::to_base64;
 using vpnsdk::Code;
-using Opts = std::map<std::string, vpnsdk::OptionValue>;
 
 namespace {
-
-std::string plugin_path() { return std::string(VPNHOST_TEST_PLUGIN_DIR) + "/cipher_noise.so"; }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "noisekey.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
-    const auto p = path_ / name;
-    {
-      std::ofstream f(p, std::ios::binary | std::ios::trunc);
-      f << text;
-    }
-    if (::chmod(p.c_str(), mode) != 0) throw std::runtime_error("chmod failed");
-    return p.string();
-  }
-  // A private key file as `vpnhost keygen` writes it; returns the key pair.
-  DhKeyPair key(const std::string& name) const {
-    DhKeyPair kp = cipher_noise::generate_keypair();
-    write(name, to_base64(kp.priv.view()) + "\n");
-    return kp;
-  }
-  std::string at(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::unique_ptr<vpnsdk::testkit::Harness> load(const Opts& o, const std::string& base = ".") {
-  return std::make_unique<vpnsdk::testkit::Harness>(plugin_path(), o, vpnsdk::PoolConfig{}, base);
-}
 
 std::string refusal(const Opts& o, const std::string& base = ".") {
   auto h = load(o, base);
@@ -87,12 +40,8 @@ struct Keys {
 
 std::unique_ptr<vpnsdk::CipherSession> session(vpnsdk::testkit::Harness& h, vpnsdk::Role role, vpnsdk::SessionId id,
                                                vpnsdk::Status* status = nullptr) {
-  vpnsdk::SessionInfo info;
-  info.id = id;
-  info.role = role;
-  info.peer = {"127.0.0.1", static_cast<std::uint16_t>(40000 + id)};
   std::unique_ptr<vpnsdk::CipherSession> s;
-  auto st = h.get<vpnsdk::Cipher>().new_session(info, s);
+  auto st = new_session(h, role, id, s);
   if (status != nullptr) *status = st;
   return s;
 }

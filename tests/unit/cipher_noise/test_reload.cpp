@@ -2,63 +2,24 @@
 // removed from authorized_clients revokes its sessions, a new key can
 // connect, a broken file is refused and the old list kept, and key changes
 // need a restart.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <thread>
 
-#include "../../../plugins/cipher_noise/key_files.hpp"
-#include "../../../plugins/cipher_noise/noise_primitives.hpp"
-#include "vpnsdk/testkit/harness.hpp"
+#include "plugin_fixture.hpp"
 
+using namespace noise_test;
 using cipher_noise::DhKeyPair;
 using cipher_noise::to_base64;
 using vpnsdk::Code;
-using Opts = std::map<std::string, vpnsdk::OptionValue>;
 
 namespace {
 
-class Dir {
- public:
-  Dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "noisereload.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~Dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
-    const auto p = path_ / name;
-    {
-      std::ofstream f(p, std::ios::binary | std::ios::trunc);
-      f << text;
-    }
-    if (::chmod(p.c_str(), mode) != 0) throw std::runtime_error("chmod failed");
-    return p.string();
-  }
-  DhKeyPair key(const std::string& name) const {
-    DhKeyPair kp = cipher_noise::generate_keypair();
-    write(name, to_base64(kp.priv.view()) + "\n");
-    return kp;
-  }
-  std::string at(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string plugin_path() { return std::string(VPNHOST_TEST_PLUGIN_DIR) + "/cipher_noise.so"; }
-
 struct Lab {
-  Dir dir;
+  TempDir dir;
   DhKeyPair server = dir.key("server.key");
   DhKeyPair alice = dir.key("alice.key");
   DhKeyPair bob = dir.key("bob.key");
@@ -70,7 +31,7 @@ struct Lab {
 
   static std::string line(const DhKeyPair& k, const std::string& name) { return to_base64(k.pub) + " " + name + "\n"; }
   std::unique_ptr<vpnsdk::testkit::Harness> load(const Opts& o) const {
-    auto h = std::make_unique<vpnsdk::testkit::Harness>(plugin_path(), o);
+    auto h = noise_test::load(o);
     REQUIRE(h->status().ok());
     return h;
   }
@@ -87,13 +48,9 @@ struct Lab {
   Pair connect(const std::string& who) {
     Pair p;
     p.cli = load({{"private_key_file", dir.at(who + ".key")}, {"server_public_key", to_base64(server.pub)}});
-    vpnsdk::SessionInfo info;
-    info.id = next_id++;
-    info.peer = {"127.0.0.1", static_cast<std::uint16_t>(40000 + info.id)};
-    info.role = vpnsdk::Role::initiator;
-    REQUIRE(p.cli->get<vpnsdk::Cipher>().new_session(info, p.c).ok());
-    info.role = vpnsdk::Role::responder;
-    REQUIRE(srv->get<vpnsdk::Cipher>().new_session(info, p.s).ok());
+    const vpnsdk::SessionId id = next_id++;
+    REQUIRE(new_session(*p.cli, vpnsdk::Role::initiator, id, p.c).ok());
+    REQUIRE(new_session(*srv, vpnsdk::Role::responder, id, p.s).ok());
     vpnsdk::HandshakeMessages m1, m2, m3;
     REQUIRE(p.c->start(m1).ok());
     REQUIRE(m1.size() == 1);
