@@ -73,7 +73,7 @@ TEST_CASE("a peer that does not read makes the queue overflow and drops are coun
   CHECK(s.client.counter("frames_out") > 0);  // it overflowed because the peer stopped taking data
   INFO("frames written before the queue filled: " << s.client.counter("frames_out"));
   CHECK(s.client.sink.closed_.empty());  // a full queue is not an error of the session
-  CHECK(s.client.sink.violations == 0);
+  CHECK(s.client.sink.violations.empty());
 }
 
 TEST_CASE("a peer whose queue stays full for stall_timeout is dropped", "[transport_tcp]") {
@@ -89,7 +89,7 @@ TEST_CASE("a peer whose queue stays full for stall_timeout is dropped", "[transp
   REQUIRE(why != nullptr);
   CHECK(why->message.find("peer stopped reading") != std::string::npos);
   CHECK(s.client.counter("stalled") == 1);
-  CHECK(s.client.sink.violations == 0);
+  CHECK(s.client.sink.violations.empty());
 }
 
 TEST_CASE("a queue that drains resets the stall clock", "[transport_tcp]") {
@@ -132,7 +132,7 @@ TEST_CASE("close() flushes queued frames, then the peer sees EOF", "[transport_t
   CHECK(s.client.counter("frames_out") == kCount);
   CHECK(s.client.counter("sessions_closed") == 1);
   CHECK(s.client.counter("close_drops") == 0);
-  CHECK(s.client.sink.violations == 0);
+  CHECK(s.client.sink.violations.empty());
   CHECK(rig.pool().in_use() == 0);
 }
 
@@ -145,7 +145,7 @@ TEST_CASE("close() with an empty queue reports closed() later, once", "[transpor
   REQUIRE(rig.run_until([&] { return s.raw.conn.eof && !s.client.sink.closed_.empty(); }));
   rig.run_for(30ms);
   CHECK(s.client.sink.closed_count(s.id) == 1);
-  CHECK(s.client.sink.violations == 0);
+  CHECK(s.client.sink.violations.empty());
 }
 
 TEST_CASE("close() gives up after close_timeout_ms when the peer does not read", "[transport_tcp]") {
@@ -183,8 +183,8 @@ TEST_CASE("the peer closing or resetting ends the session once", "[transport_tcp
     CHECK(server.sink.closed_status(server.session())->message == "peer closed the connection");
     CHECK(client.sink.closed_status(client.session())->message == "client leaves");
     CHECK(server.counter("sessions_closed") == 1);
-    CHECK(server.sink.violations == 0);
-    CHECK(client.sink.violations == 0);
+    CHECK(server.sink.violations.empty());
+    CHECK(client.sink.violations.empty());
   }
   SECTION("reset by a raw peer") {
     Rig rig;
@@ -287,6 +287,6 @@ TEST_CASE("the sink may call send/close from its callbacks without re-entrant ca
   rig.run_for(30ms);
   CHECK(server.sink.closed_count(server.session()) == 1);
   CHECK(server.sink.closed_status(server.session())->message == "bye received");
-  CHECK(server.sink.violations == 0);
-  CHECK(client.sink.violations == 0);
+  CHECK(server.sink.violations.empty());
+  CHECK(client.sink.violations.empty());
 }

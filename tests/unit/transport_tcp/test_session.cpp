@@ -43,8 +43,8 @@ TEST_CASE("connect opens one session on each side with the right roles", "[trans
   CHECK(p.client.counter("sessions_opened") == 1);
   CHECK(p.server.t().overhead().head == 4);
   CHECK(p.server.t().overhead().tail == 0);
-  CHECK(p.server.sink.violations == 0);
-  CHECK(p.client.sink.violations == 0);
+  CHECK(p.server.sink.violations.empty());
+  CHECK(p.client.sink.violations.empty());
 
   // A second client gets the next id on the server.
   Instance& c2 = rig.client(p.port);
@@ -73,7 +73,7 @@ TEST_CASE("frames of 0, 1, 1400 and 9000 bytes round-trip with their type", "[tr
       const Frame& f = to.sink.frames_[i];
       CHECK(f.type == types[i]);
       CHECK(f.body == pattern(sizes[i], seed + i));
-      CHECK(f.session == to.session());
+      CHECK(f.id == to.session());
       CHECK(f.meta_session == to.session());
       wire += sizes[i] + 4;
     }
@@ -88,8 +88,8 @@ TEST_CASE("frames of 0, 1, 1400 and 9000 bytes round-trip with their type", "[tr
   CHECK(p.client.counter("frames_out") == sizes.size());
   CHECK(p.server.counter("frames_out") == sizes.size());
   CHECK(p.client.counter("bytes_out") == 0 + 1 + 1400 + 9000 + 16);
-  CHECK(p.server.sink.violations == 0);
-  CHECK(p.client.sink.violations == 0);
+  CHECK(p.server.sink.violations.empty());
+  CHECK(p.client.sink.violations.empty());
   CHECK(p.server.sink.null_frames == 0);
 }
 

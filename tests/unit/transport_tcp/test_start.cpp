@@ -96,7 +96,7 @@ TEST_CASE("connecting to a closed port calls failed()", "[transport_tcp]") {
   rig.run_for(50ms);
   CHECK(client.sink.failed_.size() == 1);
   CHECK(client.sink.opened_.empty());
-  CHECK(client.sink.violations == 0);
+  CHECK(client.sink.violations.empty());
   CHECK(client.start().code == Code::internal);  // start() only once
 }
 

@@ -1,13 +1,14 @@
-// Test rig for transport_udp: loads the plugin once and creates several
-// instances (servers and clients) that share ONE io_context and ONE packet
-// pool, as in the host; a recording sink that notices re-entrant callbacks;
-// raw UDP sockets for the far end; and a small UDP proxy that drops or
-// duplicates datagrams by a rule, for the loss tests.
+// Test rig for transport_udp, over the SDK testkit's PluginRig (instances
+// sharing ONE io_context and ONE packet pool, as in the host) and its
+// RecordingSink (notices re-entrant callbacks); raw UDP sockets for the far
+// end; and a small UDP proxy that drops or duplicates datagrams by a rule,
+// for the loss tests.
 #pragma once
 #include <array>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,12 +16,12 @@
 
 #include "vpnsdk/asio.hpp"
 #include <boost/asio/ip/udp.hpp>
-#include <boost/dll/shared_library.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "vpnsdk/sdk.hpp"
-#include "vpnsdk/testkit/harness.hpp"
+#include "vpnsdk/testkit/rig.hpp"
+#include "vpnsdk/testkit/transport_loopback.hpp"
 
 namespace udptest {
 
@@ -30,15 +31,13 @@ using vpnsdk::Code;
 using vpnsdk::PacketPtr;
 using vpnsdk::SessionId;
 using vpnsdk::Status;
+using vpnsdk::testkit::RecordingSink;
 using Bytes = std::vector<std::byte>;
+using Frame = RecordingSink::Frame;
 
 inline std::string plugin_path() { return std::string(VPNHOST_TEST_PLUGIN_DIR) + "/transport_udp.so"; }
 
-inline std::uint16_t free_port() {
-  boost::asio::io_context io;
-  udp::socket s(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return s.local_endpoint().port();
-}
+inline std::uint16_t free_port() { return vpnsdk::testkit::free_udp_port(); }
 
 inline Bytes pattern(std::size_t n, unsigned seed) {
   Bytes v(n);
@@ -69,100 +68,26 @@ inline std::uint32_t index_of(const Bytes& d) {
 }
 inline std::uint8_t type_of(const Bytes& d) { return d.size() >= 4 ? std::to_integer<std::uint8_t>(d[2]) : 0; }
 
-struct Frame {
-  SessionId session = 0;
-  SessionId meta_session = 0;
-  std::uint8_t type = 0;
-  Bytes body;
-  std::uint32_t path = 0;  // meta.path: nonzero when it came from a new source (roaming)
-};
-
-class RecordingSink final : public vpnsdk::TransportSink {
- public:
-  void opened(const vpnsdk::SessionInfo& info) override {
-    Enter e(*this);
-    opened_.push_back(info);
-    if (on_opened) on_opened(info);
-  }
-  void received(SessionId id, vpnsdk::Batch frames) override {
-    Enter e(*this);
-    batch_sizes.push_back(frames.size());
-    for (auto& p : frames) {
-      if (!p) {
-        ++null_frames;
-        continue;
-      }
-      frames_.push_back(
-          {id, p->meta.session, p->meta.frame_type, {p->bytes().begin(), p->bytes().end()}, p->meta.path});
-    }
-    if (on_received) on_received(id, frames);
-  }
-  void closed(SessionId id, const Status& why) override {
-    Enter e(*this);
-    closed_.push_back({id, why});
-    if (on_closed) on_closed(id, why);
-  }
-  void failed(const Status& why) override {
-    Enter e(*this);
-    failed_.push_back(why);
-  }
-
-  int closed_count(SessionId id) const {
-    int n = 0;
-    for (const auto& c : closed_) n += c.first == id ? 1 : 0;
-    return n;
-  }
-  int count_type(std::uint8_t type) const {
-    int n = 0;
-    for (const auto& f : frames_) n += f.type == type ? 1 : 0;
-    return n;
-  }
-  std::size_t callbacks() const { return opened_.size() + batch_sizes.size() + closed_.size() + failed_.size(); }
-
-  std::vector<vpnsdk::SessionInfo> opened_;
-  std::vector<Frame> frames_;
-  std::vector<std::size_t> batch_sizes;
-  std::vector<std::pair<SessionId, Status>> closed_;
-  std::vector<Status> failed_;
-  int null_frames = 0;
-  int in_host_call = 0;
-  int violations = 0;  // a callback inside a host call or inside another callback
-
-  std::function<void(const vpnsdk::SessionInfo&)> on_opened;
-  std::function<void(SessionId, vpnsdk::Batch)> on_received;
-  std::function<void(SessionId, const Status&)> on_closed;
-
- private:
-  struct Enter {
-    explicit Enter(RecordingSink& s) : s_(s) {
-      if (s_.in_host_call > 0 || s_.depth_ > 0) ++s_.violations;
-      ++s_.depth_;
-    }
-    ~Enter() { --s_.depth_; }
-    RecordingSink& s_;
-  };
-  int depth_ = 0;
-};
-
+// One plugin instance (options, counters: the testkit's) with its own sink.
+// Host calls are bracketed so the sink sees a callback made inside one.
 class Instance {
  public:
-  vpnsdk::testkit::SimpleCounters counters;
-  vpnsdk::Options options;
-  vpnsdk::HostContext ctx;
-  vpnsdk::Status create_status;
-  vpnsdk::Plugin* plugin = nullptr;
-  RecordingSink sink;
-  vpnsdk::PacketPool* pool = nullptr;
+  Instance(vpnsdk::testkit::PluginRig& rig, vpnsdk::testkit::PluginRig::Instance& i)
+      : create_status(i.status), plugin(i.plugin), rig_(rig), i_(i) {}
 
-  vpnsdk::Transport& t() { return *dynamic_cast<vpnsdk::Transport*>(plugin); }
-  std::uint64_t counter(const std::string& name) const { return counters.value(name); }
+  const Status& create_status;    // what create() said
+  vpnsdk::Plugin* const& plugin;  // nullptr when create() failed or after destroy()
+  RecordingSink sink;
+
+  vpnsdk::Transport& t() { return i_.get<vpnsdk::Transport>(); }
+  std::uint64_t counter(const std::string& name) const { return i_.counters.value(name); }
 
   Status start() {
-    Mark m(sink);
+    RecordingSink::HostCall m(sink);
     return t().start(sink);
   }
   Status send(SessionId id, std::vector<PacketPtr>& frames) {
-    Mark m(sink);
+    RecordingSink::HostCall m(sink);
     return t().send(id, vpnsdk::Batch(frames.data(), frames.size()));
   }
   Status send(SessionId id, std::uint8_t type, const Bytes& body) {
@@ -171,57 +96,42 @@ class Instance {
     return send(id, v);
   }
   PacketPtr frame(std::uint8_t type, const Bytes& body) {
-    PacketPtr p = pool->acquire();
-    if (!p || !p->append(body)) throw std::runtime_error("pool cannot hold the frame");
+    PacketPtr p = rig_.packet(body);
     p->meta.frame_type = type;
     return p;
   }
   void close(SessionId id, const Status& why = {}) {
-    Mark m(sink);
+    RecordingSink::HostCall m(sink);
     t().close(id, why);
   }
   Status reconnect() {
-    Mark m(sink);
+    RecordingSink::HostCall m(sink);
     return t().reconnect();
   }
   void stop() {
-    Mark m(sink);
+    RecordingSink::HostCall m(sink);
     t().stop();
   }
   SessionId session() const { return sink.opened_.empty() ? 0 : sink.opened_.back().id; }
 
  private:
-  struct Mark {
-    explicit Mark(RecordingSink& s) : s_(s) { ++s_.in_host_call; }
-    ~Mark() { --s_.in_host_call; }
-    RecordingSink& s_;
-  };
+  friend class Rig;
+  vpnsdk::testkit::PluginRig& rig_;
+  vpnsdk::testkit::PluginRig::Instance& i_;
 };
 
 class Rig {
  public:
-  explicit Rig(vpnsdk::PoolConfig pool = {}) : lib_(plugin_path(), boost::dll::load_mode::rtld_now), pool_(pool) {
-    desc_ = lib_.get<vpnsdk::EntryFunction>(vpnsdk::kEntrySymbol)();
-    if (desc_ == nullptr || desc_->abi_major != vpnsdk::kAbiMajor) throw std::runtime_error("bad plugin descriptor");
-  }
+  explicit Rig(vpnsdk::PoolConfig pool = {}) : rig_(plugin_path(), pool, logger()) {}
   ~Rig() {
-    for (auto& i : instances_) destroy(*i);
+    for (auto& i : instances_) destroy(i);  // plugins before their sinks
   }
   Rig(const Rig&) = delete;
   Rig& operator=(const Rig&) = delete;
 
+  // Creates an instance; its create_status tells whether it worked.
   Instance& make(const std::map<std::string, vpnsdk::OptionValue>& given) {
-    auto inst = std::make_unique<Instance>();
-    inst->options = vpnsdk::testkit::options_from(*desc_, given);
-    inst->ctx.io = &io_;
-    inst->ctx.log = logger();
-    inst->ctx.options = &inst->options;
-    inst->ctx.counters = &inst->counters;
-    inst->ctx.pool = &pool_;
-    inst->pool = &pool_;
-    inst->plugin = desc_->create(inst->ctx, inst->create_status);
-    instances_.push_back(std::move(inst));
-    return *instances_.back();
+    return instances_.emplace_back(rig_, rig_.create(given));
   }
   Instance& server(std::uint16_t port, std::map<std::string, vpnsdk::OptionValue> more = {}) {
     more["listen"] = std::string("127.0.0.1");
@@ -233,30 +143,20 @@ class Rig {
     more["port"] = std::int64_t{port};
     return make(more);
   }
-  void destroy(Instance& i) {
-    if (i.plugin != nullptr) desc_->destroy(i.plugin);
-    i.plugin = nullptr;
-  }
+  void destroy(Instance& i) { rig_.destroy(i.i_); }
 
-  boost::asio::io_context& io() { return io_; }
-  vpnsdk::PacketPool& pool() { return pool_; }
-  const vpnsdk::PluginDescriptor& descriptor() const { return *desc_; }
+  boost::asio::io_context& io() { return rig_.io(); }
+  vpnsdk::PacketPool& pool() { return rig_.pool(); }
+  const vpnsdk::PluginDescriptor& descriptor() const { return rig_.descriptor(); }
 
   template <class Pred>
   bool run_until(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      io_.restart();
-      io_.run_one_for(10ms);
-    }
-    return true;
+    return rig_.run_until(pred, limit);
   }
-  void run_for(std::chrono::milliseconds d) {
-    run_until([] { return false; }, d);
-  }
+  void run_for(std::chrono::milliseconds d) { rig_.run_for(d); }
 
  private:
+  // TRANSPORT_UDP_TEST_LOG=1 shows the plugin's log.
   static std::shared_ptr<spdlog::logger> logger() {
     if (std::getenv("TRANSPORT_UDP_TEST_LOG") != nullptr) {
       auto l = std::make_shared<spdlog::logger>("plugin:transport_udp",
@@ -267,11 +167,8 @@ class Rig {
     return std::make_shared<spdlog::logger>("plugin:transport_udp", std::make_shared<spdlog::sinks::null_sink_mt>());
   }
 
-  boost::dll::shared_library lib_;  // outlives everything below
-  const vpnsdk::PluginDescriptor* desc_ = nullptr;
-  boost::asio::io_context io_;
-  vpnsdk::PacketPool pool_;
-  std::vector<std::unique_ptr<Instance>> instances_;
+  vpnsdk::testkit::PluginRig rig_;
+  std::list<Instance> instances_;  // stable addresses
 };
 
 // A plain UDP socket on the rig's io_context: the far end of a test.

@@ -45,7 +45,7 @@ TEST_CASE("the client opens its session after start() returns, as initiator", "[
   CHECK(info.peer.address == "127.0.0.1");
   CHECK(info.peer.port == server.port());
   CHECK(info.id != 0);
-  CHECK(cl.c.sink.violations == 0);
+  CHECK(cl.c.sink.violations.empty());
   CHECK(cl.c.reconnect().code == Code::refused);  // connected already
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("ICMP port unreachable ends the client's session, reconnect() opens a 
   CHECK(cl.c.reconnect().code == Code::refused);  // already connecting
   REQUIRE(rig.run_until([&] { return cl.c.sink.opened_.size() == 2 && cl.c.sink.closed_.size() == 2; }, 3000ms));
   CHECK(cl.c.sink.opened_[1].id != first);
-  CHECK(cl.c.sink.violations == 0);
+  CHECK(cl.c.sink.violations.empty());
 }
 
 TEST_CASE("reconnect() after a close gets a new source port and session", "[transport_udp][client]") {

@@ -83,7 +83,7 @@ TEST_CASE("a datagram with a session's index from a new source is marked, and mo
   elsewhere.send_to(encode_indexed(DATA, pattern(40, 7), ia), srv.port);
   REQUIRE(rig.run_until([&] { return srv.s.sink.count_type(DATA) == 2; }));
   const Frame& f = srv.s.sink.frames_.back();
-  CHECK(f.session == id);
+  CHECK(f.id == id);
   CHECK(f.path != 0);
   CHECK(srv.s.sink.frames_[srv.s.sink.frames_.size() - 2].path == f.path);  // one token per source
   CHECK(srv.s.counter("path_candidates") == 2);
@@ -128,7 +128,7 @@ TEST_CASE("adopt_path() moves the session: replies go to the new source, which i
   moved.send_to(encode(DATA, pattern(40, 3)), srv.port);
   REQUIRE(rig.run_until([&] { return srv.s.sink.count_type(DATA) == 2; }));
   CHECK(srv.s.sink.frames_.back().path == 0);
-  CHECK(srv.s.sink.frames_.back().session == id);
+  CHECK(srv.s.sink.frames_.back().id == id);
   // The old source is a stranger now.
   a.send_to(encode(DATA, pattern(40, 4)), srv.port);
   REQUIRE(rig.run_until([&] { return srv.s.counter("unknown_peer") == 1; }));

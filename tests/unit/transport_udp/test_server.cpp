@@ -55,12 +55,12 @@ TEST_CASE("a HELLO from a new source opens a session, other frames from stranger
   a.send_to(encode(DATA, pattern(40, 4)), srv.port);
   REQUIRE(rig.run_until([&] { return srv.s.sink.frames_.size() == 3; }));
   const Frame& f = srv.s.sink.frames_.back();
-  CHECK(f.session == ida);
+  CHECK(f.id == ida);
   CHECK(f.meta_session == ida);
   CHECK(f.type == DATA);
   CHECK(f.body == pattern(40, 4));
   CHECK(srv.s.counter("sessions_opened") == 2);
-  CHECK(srv.s.sink.violations == 0);
+  CHECK(srv.s.sink.violations.empty());
 }
 
 TEST_CASE("bad datagrams are dropped and counted, the session goes on", "[transport_udp][server]") {
@@ -211,7 +211,7 @@ TEST_CASE("datagrams are read in batches and handed over per session", "[transpo
   int na = 0, nb = 0;
   const SessionId ida = session_of(srv.s.sink, a.port());
   for (const auto& f : srv.s.sink.frames_) {
-    if (f.session == ida) CHECK(f.body == pattern(60, static_cast<unsigned>(na++)));
+    if (f.id == ida) CHECK(f.body == pattern(60, static_cast<unsigned>(na++)));
     else CHECK(f.body == pattern(61, static_cast<unsigned>(nb++)));
   }
   CHECK(na == 60);
@@ -250,7 +250,7 @@ TEST_CASE("send goes out in batches, BYE twice, close() ends the session once", 
   CHECK(srv.s.counter("unknown_peer") == 1);
   rig.run_for(50ms);
   CHECK(srv.s.sink.closed_count(id) == 1);
-  CHECK(srv.s.sink.violations == 0);
+  CHECK(srv.s.sink.violations.empty());
 }
 
 TEST_CASE("stop() drops everything without callbacks and releases every buffer", "[transport_udp][server]") {

@@ -15,6 +15,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -83,6 +84,13 @@ class PluginRig {
   const PluginDescriptor& descriptor() const { return *desc_; }
   boost::asio::io_context& io() { return io_; }
   PacketPool& pool() { return pool_; }
+
+  // A pooled buffer holding a copy of `bytes`.
+  PacketPtr packet(std::span<const std::byte> bytes) {
+    PacketPtr p = pool_.acquire();
+    if (!p || !p->append(bytes)) throw std::length_error("packet does not fit the pool's buffers");
+    return p;
+  }
 
   // Runs handlers until pred() holds or `limit` passes; true if it held.
   template <class Pred>

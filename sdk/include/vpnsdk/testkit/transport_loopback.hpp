@@ -41,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -79,6 +80,8 @@ inline std::uint16_t free_udp_port() {
 }
 
 // A TransportSink that records everything and notices re-entrant calls.
+// The on_* hooks, when set, run at the end of the callback they name (a test
+// that closes or stops from inside a callback).
 class RecordingSink final : public TransportSink {
  public:
   struct Frame {
@@ -87,27 +90,32 @@ class RecordingSink final : public TransportSink {
     std::uint8_t type = 0;
     std::vector<std::byte> body;
     std::size_t headroom = 0, tailroom = 0;
+    std::uint32_t path = 0;     // meta.path (non-zero: from a new source, roaming)
   };
 
   void opened(const SessionInfo& info) override {
     Enter e(*this, "opened");
     opened_.push_back(info);
+    if (on_opened) on_opened(info);
   }
   void received(SessionId id, Batch frames) override {
     Enter e(*this, "received");
     ++batches;
+    batch_sizes.push_back(frames.size());
     for (auto& p : frames) {
       if (!p) {
         ++null_frames;
         continue;
       }
       frames_.push_back({id, p->meta.session, p->meta.frame_type, {p->bytes().begin(), p->bytes().end()},
-                         p->headroom(), p->tailroom()});
+                         p->headroom(), p->tailroom(), p->meta.path});
     }
+    if (on_received) on_received(id, frames);
   }
   void closed(SessionId id, const Status& why) override {
     Enter e(*this, "closed");
     closed_.emplace_back(id, why);
+    if (on_closed) on_closed(id, why);
   }
   void failed(const Status& why) override {
     Enter e(*this, "failed");
@@ -117,6 +125,17 @@ class RecordingSink final : public TransportSink {
   int closed_count(SessionId id) const {
     int n = 0;
     for (const auto& c : closed_) n += c.first == id ? 1 : 0;
+    return n;
+  }
+  // Why `id` was closed (the first time), or nullptr.
+  const Status* closed_status(SessionId id) const {
+    for (const auto& c : closed_)
+      if (c.first == id) return &c.second;
+    return nullptr;
+  }
+  int count_type(std::uint8_t type) const {
+    int n = 0;
+    for (const auto& f : frames_) n += f.type == type ? 1 : 0;
     return n;
   }
   std::size_t callbacks() const { return callbacks_; }
@@ -133,7 +152,12 @@ class RecordingSink final : public TransportSink {
   std::vector<std::pair<SessionId, Status>> closed_;
   std::vector<Status> failed_;
   std::size_t batches = 0, null_frames = 0;
+  std::vector<std::size_t> batch_sizes;  // frames in each received() call
   std::vector<std::string> violations;  // re-entrant callbacks
+
+  std::function<void(const SessionInfo&)> on_opened;
+  std::function<void(SessionId, Batch)> on_received;
+  std::function<void(SessionId, const Status&)> on_closed;
 
  private:
   struct Enter {
