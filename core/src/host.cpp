@@ -35,6 +35,10 @@ class Host {
         notify_timer_(io_) {}
 
   int run() {
+    // Registered before anything starts: a signal during start-up (an
+    // up-script's, systemd's reload) is queued and handled once the loop
+    // runs, instead of killing the process half-started.
+    catch_signals();
     if (!create_stages()) return 1;
     SessionLimits limits;
     limits.keepalive = std::chrono::seconds(cfg_->host.keepalive);
@@ -197,13 +201,14 @@ class Host {
     return s;
   }
 
-  void watch_signals() {
+  void catch_signals() {
     signals_.add(SIGINT);
     signals_.add(SIGTERM);
     signals_.add(SIGUSR1);
     signals_.add(SIGHUP);
-    wait_signal();
   }
+
+  void watch_signals() { wait_signal(); }
 
   void wait_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
