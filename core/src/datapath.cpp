@@ -32,11 +32,11 @@ void Pipeline::route_packet(vpnsdk::SessionId from, vpnsdk::PacketPtr p, bool lo
     case RouteDecision::Kind::session: {
       Session* to = find(d.session);
       if (to == nullptr || to->state != State::established) return drop("session_not_ready", find(from));
-      return forward(from, d.session, std::move(p), h);
+      return forward(from, d.session, to, std::move(p), h);
     }
     case RouteDecision::Kind::device:
       if (device_ == nullptr || !device_started_) return drop("no_device", find(from));
-      return forward(from, 0, std::move(p), h);
+      return forward(from, 0, nullptr, std::move(p), h);
     case RouteDecision::Kind::local:
       if (local_reply) return drop("local_loop");  // a responder's reply addressed to ourselves
       return deliver_local(from, std::move(p));

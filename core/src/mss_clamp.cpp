@@ -13,13 +13,16 @@ std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_word, st
   return static_cast<std::uint16_t>(~sum & 0xffff);
 }
 
-bool clamp(std::span<std::byte> packet, const ip::Header& h, std::uint16_t max_mss) noexcept {
+bool is_syn(std::span<const std::byte> packet, const ip::Header& h) noexcept {
   if (h.protocol != ip::kProtoTcp) return false;
   if ((h.frag & 0x3fff) != 0) return false;  // a fragment: the TCP header may not be whole
-  if (packet.size() < h.total_len) return false;
+  if (packet.size() < h.total_len || h.total_len < h.header_len + 20u) return false;
+  return (std::to_integer<unsigned>(packet[h.header_len + 13]) & 0x02) != 0;
+}
+
+bool clamp(std::span<std::byte> packet, const ip::Header& h, std::uint16_t max_mss) noexcept {
+  if (!is_syn(packet, h)) return false;
   std::span<std::byte> tcp = packet.subspan(h.header_len, h.total_len - h.header_len);
-  if (tcp.size() < 20) return false;
-  if ((std::to_integer<unsigned>(tcp[13]) & 0x02) == 0) return false;  // not a SYN
   const std::size_t doff = (std::to_integer<std::size_t>(tcp[12]) >> 4) * 4;
   if (doff < 20 || doff > tcp.size()) return false;
   std::size_t i = 20;

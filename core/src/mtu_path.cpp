@@ -39,10 +39,10 @@ void Pipeline::queue(vpnsdk::SessionId to, vpnsdk::PacketPtr p) {
     to_device_.push_back(std::move(p));
 }
 
-void Pipeline::forward(vpnsdk::SessionId from, vpnsdk::SessionId to, vpnsdk::PacketPtr p, const ip::Header& h) {
-  const Session* dst = find(to);
+void Pipeline::forward(vpnsdk::SessionId from, vpnsdk::SessionId to, const Session* dst, vpnsdk::PacketPtr p,
+                       const ip::Header& h) {
   const std::uint16_t limit = dst != nullptr ? dst->assignment.mtu : device_mtu_;
-  if (limits_.mss_clamp) {
+  if (limits_.mss_clamp && mss_clamp::is_syn(p->bytes(), h)) {
     // Both tunnels the segment crosses: the one it came through and the next.
     std::uint16_t m = limit;
     if (const Session* src = find(from); src != nullptr && src->assigned)

@@ -16,6 +16,10 @@ namespace vpnhost::mss_clamp {
 // when it changed the packet.
 bool clamp(std::span<std::byte> packet, const vpnsdk::ipv4::Header& h, std::uint16_t max_mss) noexcept;
 
+// True for an unfragmented TCP segment with SYN set: the only packets
+// clamp() may change, cheap enough to ask for every packet.
+bool is_syn(std::span<const std::byte> packet, const vpnsdk::ipv4::Header& h) noexcept;
+
 // RFC 1624 eqn. 3: the checksum after one 16-bit word changed from old_word to new_word.
 std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_word, std::uint16_t new_word) noexcept;
 

@@ -147,7 +147,9 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   // MTU (mtu_path.cpp): `to` 0 is the device.
   std::uint16_t derive_mtu(Session& s);
   std::uint16_t server_device_mtu(const vpnsdk::Assignment& self) const;
-  void forward(vpnsdk::SessionId from, vpnsdk::SessionId to, vpnsdk::PacketPtr p, const vpnsdk::ipv4::Header& h);
+  // `dst`: the established session `to` (nullptr: to == 0, the device).
+  void forward(vpnsdk::SessionId from, vpnsdk::SessionId to, const Session* dst, vpnsdk::PacketPtr p,
+               const vpnsdk::ipv4::Header& h);
   void too_big(vpnsdk::SessionId from, const vpnsdk::PacketBuffer& p, const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
   void fragment_to(vpnsdk::SessionId from, vpnsdk::SessionId to, const vpnsdk::PacketBuffer& p,
                    const vpnsdk::ipv4::Header& h, std::uint16_t mtu);
