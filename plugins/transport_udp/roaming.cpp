@@ -77,7 +77,8 @@ std::optional<vpnsdk::Endpoint> UdpTransport::adopt_path(vpnsdk::SessionId id, s
     s->candidate = Peer{};
     s->candidate_token = 0;
     ++n_.paths_adopted;
-    log_->info("session {} moved from {} to {}", id, from.text(), s->peer.text());
+    // The host logs the move at info ("roamed from ... to ..."); once is enough.
+    log_->debug("session {} moved from {} to {}", id, from.text(), s->peer.text());
     return s->info.peer;
   } catch (const std::exception& e) {
     log_->error("adopt_path({}) failed: {}", id, e.what());
