@@ -18,7 +18,7 @@ std::uint16_t Pipeline::derive_mtu(Session& s) {
   guarded(*stages_.transport, s.info.id, "frame_mtu", [&] { frame = transport_->frame_mtu(s.info.id); });
   const auto co = cipher_->overhead();
   const std::uint16_t m = mtu::tunnel_mtu(frame, transport_->overhead().head, std::size_t{co.head} + co.tail);
-  log_->debug("session {}: tunnel MTU {} (transport frame_mtu {}{}, cipher overhead {})", s.info.id, m, frame,
+  debug_limited("session {}: tunnel MTU {} (transport frame_mtu {}{}, cipher overhead {})", s.info.id, m, frame,
               frame == 0 ? " = unknown, assumed 1500-byte underlay" : "", co.head + co.tail);
   return m;
 }

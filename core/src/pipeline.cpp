@@ -48,14 +48,6 @@ Pipeline::Session* Pipeline::find(vpnsdk::SessionId id) {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-template <class... Args>
-void Pipeline::warn_limited(fmt::format_string<Args...> f, Args&&... args) {
-  std::uint64_t suppressed = 0;
-  const bool ok = noisy_.allow(suppressed);
-  if (suppressed > 0) log_->warn("({} similar warnings suppressed in the last second)", suppressed);
-  if (ok) log_->warn(f, std::forward<Args>(args)...);
-}
-
 std::size_t Pipeline::established_count() const {
   std::size_t n = 0;
   for (const auto& [id, s] : sessions_)
@@ -117,7 +109,7 @@ void Pipeline::opened(const vpnsdk::SessionInfo& info) {
   s.info = info;
   s.opened_at = s.last_rx = s.last_tx = now;
   ++*c_.sessions_opened;
-  log_->debug("session {} opened ({} {})", info.id, info.role == vpnsdk::Role::initiator ? "to" : "from",
+  debug_limited("session {} opened ({} {})", info.id, info.role == vpnsdk::Role::initiator ? "to" : "from",
               info.peer.to_string());
 
   if (stopping_) return end_session(s, "shutting down");
@@ -300,7 +292,7 @@ void Pipeline::on_hello(Session& s, const vpnsdk::PacketBuffer& body) {
   w.assignment = a;
   if (!send_control(s, FrameType::welcome, proto::encode(w))) return end_session(s, "cannot send WELCOME");
   s.state = State::established;
-  log_->info("session {} from {} assigned {}", s.info.id, s.info.peer.to_string(), vpnsdk::ipv4::to_string(a.address));
+  info_limited("session {} from {} assigned {}", s.info.id, s.info.peer.to_string(), vpnsdk::ipv4::to_string(a.address));
 }
 
 void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
@@ -360,7 +352,7 @@ void Pipeline::on_bye(Session& s, const vpnsdk::PacketBuffer& body) {
     const bool stay = b.reason != proto::ByeReason::shutdown || !limits_.exit_on_server_bye;
     if (!stay || !limits_.reconnect) shutdown(0, "server said goodbye");
   } else {
-    log_->debug("session {} said goodbye ({})", s.info.id, proto::bye_reason_name(b.reason));
+    debug_limited("session {} said goodbye ({})", s.info.id, proto::bye_reason_name(b.reason));
   }
 }
 
@@ -380,7 +372,7 @@ void Pipeline::violation(Session& s, const std::string& what) {
 void Pipeline::end_session(Session& s, const std::string& why) {
   if (s.state == State::closing) return;
   s.state = State::closing;
-  log_->debug("closing session {}: {}", s.info.id, why);
+  debug_limited("closing session {}: {}", s.info.id, why);
   guarded(*stages_.transport, 0, "close",
           [&] { transport_->close(s.info.id, Status::error(Code::session_fatal, why)); });
 }
@@ -392,7 +384,7 @@ void Pipeline::closed(vpnsdk::SessionId id, const Status& why) {
   const bool client_side = s.info.role == vpnsdk::Role::initiator;
   const bool we_closed = s.state == State::closing;
   if (s.assigned) guarded(*stages_.router, 0, "release", [&] { router_->release(id); });
-  log_->debug("session {} closed: {}", id, why.message.empty() ? "done" : why.message);
+  debug_limited("session {} closed: {}", id, why.message.empty() ? "done" : why.message);
   sessions_.erase(it);
   ++*c_.sessions_closed;
   if (client_side && !stopping_) {
@@ -478,7 +470,7 @@ void Pipeline::tick() {
     }
     if (limits_.session_timeout.count() > 0 && now - s.last_rx > limits_.session_timeout) {
       drop("session_timeout", &s);
-      log_->info("session {} ({}) silent for {} s: dropped", id, vpnsdk::ipv4::to_string(s.assignment.address),
+      info_limited("session {} ({}) silent for {} s: dropped", id, vpnsdk::ipv4::to_string(s.assignment.address),
                  limits_.session_timeout.count());
       send_control(s, FrameType::bye, proto::encode(proto::Bye{proto::ByeReason::timeout, "idle timeout"}));
       end_session(s, "idle timeout");

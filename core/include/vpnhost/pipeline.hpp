@@ -134,8 +134,17 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   void schedule_reconnect(const std::string& why);
   void evict_oldest_handshake(vpnsdk::SessionId except);
   std::size_t established_count() const;
+  // Rate-limited log lines (at most 10 a second each), for everything input
+  // from the network can cause; debug for what happens per packet.
+  template <class... Args>
+  void log_limited(LogLimiter& limiter, spdlog::level::level_enum level, fmt::format_string<Args...> f,
+                   Args&&... args);
   template <class... Args>
   void warn_limited(fmt::format_string<Args...> f, Args&&... args);
+  template <class... Args>
+  void info_limited(fmt::format_string<Args...> f, Args&&... args);
+  template <class... Args>
+  void debug_limited(fmt::format_string<Args...> f, Args&&... args);
   void finish();
   std::size_t handshaking_count() const;
 
@@ -192,7 +201,9 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   boost::asio::steady_timer reconnect_timer_;
   unsigned reconnect_attempt_ = 0;
   std::minstd_rand jitter_{std::random_device{}()};
-  LogLimiter noisy_;
+  LogLimiter noisy_;        // warnings
+  LogLimiter noisy_info_;
+  LogLimiter noisy_debug_;
   bool stopping_ = false;
   bool finished_ = false;
   int exit_code_ = 0;
@@ -218,9 +229,39 @@ bool Pipeline::guarded(const StageInstance& stage, vpnsdk::SessionId sid, const 
     error = "unknown exception";
   }
   ++*c_.plugin_exceptions;
-  log_->error("[{}] threw in {}: {}", stage.name, what, error);
+  // Input from the network may make a plugin throw on every packet: limited.
+  log_limited(noisy_, spdlog::level::err, "[{}] threw in {}: {}", stage.name, what, error);
   if (Session* s = find(sid)) end_session(*s, "plugin " + stage.name + " failed in " + what);
   return false;
+}
+
+// Log lines that input from the network can cause: at most 10 a second per
+// level, the rest summed up once a second (docs/limits.md).
+template <class... Args>
+void Pipeline::log_limited(LogLimiter& limiter, spdlog::level::level_enum level, fmt::format_string<Args...> f,
+                           Args&&... args) {
+  if (!log_->should_log(level)) return;
+  std::uint64_t suppressed = 0;
+  const bool ok = limiter.allow(suppressed);
+  if (suppressed > 0)
+    log_->log(level, "({} similar {} suppressed in the last second)", suppressed,
+              level == spdlog::level::warn ? "warnings" : level == spdlog::level::err ? "errors" : "lines");
+  if (ok) log_->log(level, f, std::forward<Args>(args)...);
+}
+
+template <class... Args>
+void Pipeline::warn_limited(fmt::format_string<Args...> f, Args&&... args) {
+  log_limited(noisy_, spdlog::level::warn, f, std::forward<Args>(args)...);
+}
+
+template <class... Args>
+void Pipeline::info_limited(fmt::format_string<Args...> f, Args&&... args) {
+  log_limited(noisy_info_, spdlog::level::info, f, std::forward<Args>(args)...);
+}
+
+template <class... Args>
+void Pipeline::debug_limited(fmt::format_string<Args...> f, Args&&... args) {
+  log_limited(noisy_debug_, spdlog::level::debug, f, std::forward<Args>(args)...);
 }
 
 }  // namespace vpnhost
