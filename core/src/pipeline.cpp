@@ -174,7 +174,8 @@ bool Pipeline::send_control(Session& s, FrameType type, const proto::Bytes& body
 void Pipeline::received(vpnsdk::SessionId id, vpnsdk::Batch frames) {
   Session* s = find(id);
   if (s == nullptr) return;  // frames racing a close: nothing to do
-  s->last_rx = Clock::now();
+  // last_rx moves only for a frame the cipher authenticated (handle_frame,
+  // handle_handshake): junk carrying a session's id must not keep it alive.
   for (auto& f : frames) {
     if (s->state == State::closing) break;
     if (f) handle_frame(*s, std::move(f));
@@ -187,9 +188,18 @@ void Pipeline::handle_frame(Session& s, vpnsdk::PacketPtr f) {
   bool ready = false;
   guarded(*stages_.cipher, s.info.id, "established", [&] { ready = s.cipher->established(); });
   if (s.state == State::closing) return;
-  // Handshake messages always go to the cipher: after the first handshake
-  // they carry rekeys, and a cipher without a handshake refuses them.
-  if (type == FrameType::handshake) return handle_handshake(s, *f);
+  // Handshake messages go to the cipher: after the first handshake they
+  // carry rekeys, and a cipher without a handshake refuses them. One from a
+  // new underlay endpoint never reaches it: a session moves only after its
+  // data frames authenticated the new path (roaming.cpp), and a rekey from
+  // there succeeds once they did.
+  if (type == FrameType::handshake) {
+    if (f->meta.path != 0) {
+      drop("handshake_from_new_path", &s);
+      return debug_limited("session {}: HANDSHAKE from a new underlay endpoint dropped", s.info.id);
+    }
+    return handle_handshake(s, *f, ready);
+  }
   if (!ready) return violation(s, std::string(vpnsdk::wire::type_name(f->meta.frame_type)) +
                                       " before the cipher handshake completed");
   Status st;
@@ -200,6 +210,7 @@ void Pipeline::handle_frame(Session& s, vpnsdk::PacketPtr f) {
     return drop(vpnsdk::code_name(st.code), &s);
   }
   if (path != 0 && !follow_path(s, path)) return;
+  s.last_rx = Clock::now();  // authenticated (as far as this cipher authenticates anything)
   switch (type) {
     case FrameType::data:
       if (s.state != State::established) return violation(s, "DATA before WELCOME");
@@ -228,11 +239,21 @@ void Pipeline::handle_frame(Session& s, vpnsdk::PacketPtr f) {
   }
 }
 
-void Pipeline::handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame) {
+void Pipeline::handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame, bool established) {
   vpnsdk::HandshakeMessages out;
   Status st;
   if (!guarded(*stages_.cipher, s.info.id, "handshake", [&] { st = s.cipher->handshake(frame.bytes(), out); })) return;
   if (!st.ok() && st.code != Code::again) {
+    // On a session whose cipher is established a failing handshake message
+    // is not from its peer as far as anyone can tell (a forged rekey, or a
+    // 9-byte HANDSHAKE carrying a UDP session index for a cipher without a
+    // handshake): it changes nothing. A rekey that really fails ends the
+    // session through the cipher's tick() (keys too old), not here.
+    if (established) {
+      drop("handshake_unauthenticated", &s);
+      return debug_limited("session {}: HANDSHAKE that the cipher refused on an established session dropped: {}",
+                           s.info.id, st.message);
+    }
     drop("handshake_failed", &s);
     // A client told "refused" (e.g. the server's key does not match) will not
     // do better by retrying: it ends like a lasting REJECT.
@@ -243,6 +264,7 @@ void Pipeline::handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame) {
     }
     return end_session(s, "cipher handshake failed: " + st.message);
   }
+  if (st.ok()) s.last_rx = Clock::now();  // a message the cipher accepted
   send_handshake(s, out);
   bool ready = false;
   guarded(*stages_.cipher, s.info.id, "established", [&] { ready = s.cipher->established(); });
@@ -364,6 +386,19 @@ void Pipeline::reject(Session& s, proto::RejectCode code, const std::string& rea
 
 void Pipeline::violation(Session& s, const std::string& what) {
   ++*c_.protocol_errors;
+  // An established session whose cipher authenticates nobody (cipher_xor)
+  // cannot tell its peer's frames from anyone else's (over UDP the session
+  // index is in every datagram): a frame that does not parse or does not
+  // belong there is dropped and counted, never the end of the session.
+  if (s.state == State::established) {
+    std::optional<vpnsdk::PeerIdentity> who;
+    if (!guarded(*stages_.cipher, s.info.id, "peer", [&] { who = s.cipher->peer(); })) return;
+    if (!who) {
+      drop("violation_unauthenticated", &s);
+      return debug_limited("session {} from {}: protocol violation ignored (unauthenticated): {}", s.info.id,
+                           s.info.peer.to_string(), what);
+    }
+  }
   drop("protocol_violation", &s);
   warn_limited("session {} from {}: protocol violation: {}", s.info.id, s.info.peer.to_string(), what);
   end_session(s, "protocol violation: " + what);

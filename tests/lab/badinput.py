@@ -15,7 +15,7 @@ import socket
 import struct
 import sys
 
-HELLO, WELCOME, DATA, KEEPALIVE, BYE, REJECT = 1, 2, 3, 4, 5, 6
+HELLO, WELCOME, DATA, KEEPALIVE, BYE, REJECT, HANDSHAKE = 1, 2, 3, 4, 5, 6, 7
 MAX_BODY = 9216  # the server's pool payload: the negotiated maximum
 
 
@@ -132,9 +132,26 @@ def main():
         c.send(struct.pack("!HBB", 4, KEEPALIVE, 7) + b"abcd")
     elif case == "data_before_hello":
         c.send(frame(key, DATA, ipv4("10.10.0.2", "10.10.0.1")))
-    elif case == "hello_twice":
-        c.welcome()
-        c.send(frame(key, HELLO, hello()))
+    elif case in ("hello_twice", "handshake_established", "bye_garbage"):
+        # On an established session cipher_xor cannot tell who sent a frame
+        # (docs/protocol.md 5.3): the frame is dropped, the session kept.
+        addr = c.welcome()
+        if case == "hello_twice":
+            c.send(frame(key, HELLO, hello()))
+        elif case == "handshake_established":  # 9 bytes: what a forged UDP datagram carries
+            c.send(frame(key, HANDSHAKE, bytes(9), sealed=False))
+        else:  # a BYE that does not parse (reason byte only, text length missing... here: empty)
+            c.send(frame(key, BYE, b""))
+        c.send(frame(key, KEEPALIVE, b""))
+        if not c.still_open():
+            print("%s: the server closed an established session for an unauthenticated frame" % case)
+            return 1
+        c.send(frame(key, BYE, b"\x03done"))
+        if not c.closed_by_server():
+            print("%s: the session did not end on a valid BYE after it" % case)
+            return 1
+        print("%s: session kept (as %s), frame dropped" % (case, addr))
+        return 0
     elif case == "welcome_to_server":
         c.send(frame(key, WELCOME, b"VPNH" + bytes(20)))
     elif case == "garbage_64k":

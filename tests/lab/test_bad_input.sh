@@ -39,7 +39,9 @@ run_case truncated host.sessions_closed 1
 run_case unknown_type transport_tcp.protocol_errors 1
 run_case bad_flags transport_tcp.protocol_errors 1
 run_case data_before_hello host.protocol_errors 1
-run_case hello_twice host.protocol_errors 1
+run_case hello_twice drop.violation_unauthenticated 1       # established, cipher_xor: dropped, session kept
+run_case handshake_established drop.handshake_unauthenticated 1  # HANDSHAKE on an established cipher_xor session
+run_case bye_garbage drop.violation_unauthenticated 1       # a BYE that does not parse: dropped, session kept
 run_case welcome_to_server host.protocol_errors 1
 run_case wrong_key host.protocol_errors 1
 run_case ipv4_bad_version drop.ipv4_bad_version 3

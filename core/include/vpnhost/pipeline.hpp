@@ -115,7 +115,8 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
 
   // control
   void handle_frame(Session& s, vpnsdk::PacketPtr frame);
-  void handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame);
+  // `established`: the session's cipher was established before this message.
+  void handle_handshake(Session& s, const vpnsdk::PacketBuffer& frame, bool established);
   // Roaming (roaming.cpp): an opened frame came from a new underlay endpoint
   // (`path`, the transport's token). False: drop the frame.
   bool follow_path(Session& s, std::uint32_t path);

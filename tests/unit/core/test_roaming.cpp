@@ -3,113 +3,18 @@
 // if the cipher authenticates its peer; otherwise nothing moves.
 #include <catch2/catch.hpp>
 
-#include <optional>
-#include <vector>
-
-#include "vpnhost/pipeline.hpp"
+#include "pipeline_rig.hpp"
 
 namespace {
 
-using vpnsdk::Code;
-using vpnsdk::Status;
+using coretest::kForged;
 
-constexpr std::uint8_t KEEPALIVE = 4;
-constexpr std::byte kForged{0xee};  // a body starting with this fails to open
-
-struct FakeTransport final : vpnsdk::Transport {
-  vpnsdk::TransportSink* sink = nullptr;
-  std::vector<std::pair<vpnsdk::SessionId, std::uint32_t>> adopt_calls;
-  std::optional<vpnsdk::Endpoint> adopt_answer{vpnsdk::Endpoint{"172.31.9.9", 40000}};
-  bool throw_in_adopt = false;
-
-  vpnsdk::Overhead overhead() const override { return {8, 0}; }
-  Status start(vpnsdk::TransportSink& s) override {
-    sink = &s;
-    return {};
-  }
-  Status send(vpnsdk::SessionId, vpnsdk::Batch frames) override {
-    for (auto& f : frames) f.reset();
-    return {};
-  }
-  void close(vpnsdk::SessionId, const Status&) override {}
-  std::optional<vpnsdk::Endpoint> adopt_path(vpnsdk::SessionId id, std::uint32_t path) override {
-    adopt_calls.emplace_back(id, path);
-    if (throw_in_adopt) throw std::runtime_error("adopt_path exploded");
-    return adopt_answer;
-  }
-  void stop() override {}
-};
-
-struct FakeCipherSession final : vpnsdk::CipherSession {
-  bool authenticates;
-  explicit FakeCipherSession(bool a) : authenticates(a) {}
-  Status seal(vpnsdk::PacketBuffer&) override { return {}; }
-  Status open(vpnsdk::PacketBuffer& b) override {
-    if (!b.empty() && b.bytes()[0] == kForged) return Status::error(Code::drop_auth, "bad tag");
-    return {};
-  }
-  std::optional<vpnsdk::PeerIdentity> peer() const override {
-    if (!authenticates) return std::nullopt;
-    return vpnsdk::PeerIdentity{"alice", {1, 2, 3}, std::nullopt};
-  }
-};
-
-struct FakeCipher final : vpnsdk::Cipher {
-  bool authenticates = true;
-  vpnsdk::Overhead overhead() const override { return {0, 0}; }
-  Status new_session(const vpnsdk::SessionInfo&, std::unique_ptr<vpnsdk::CipherSession>& out) override {
-    out = std::make_unique<FakeCipherSession>(authenticates);
-    return {};
-  }
-};
-
-struct FakeRouter final : vpnsdk::Router {
-  std::optional<vpnsdk::Assignment> local() const override { return std::nullopt; }
-  vpnsdk::RouteDecision route(const vpnsdk::PacketBuffer&, vpnsdk::SessionId) override {
-    return vpnsdk::RouteDecision::drop("test");
-  }
-};
-
-std::unique_ptr<vpnhost::StageInstance> stage(const char* name, vpnsdk::Plugin* p) {
-  auto s = std::make_unique<vpnhost::StageInstance>();
-  s->name = name;
-  s->object = p;  // destroy stays nullptr: the test owns the object
-  return s;
-}
-
-struct Fixture {
-  boost::asio::io_context io;
-  vpnsdk::PacketPool pool;
-  vpnhost::CounterRegistry counters;
-  FakeTransport transport;
-  FakeCipher cipher;
-  FakeRouter router;
-  vpnhost::Stages stages;
-  std::unique_ptr<vpnhost::Pipeline> pipeline;
-  static constexpr vpnsdk::SessionId kId = 7;
-
-  explicit Fixture(bool authenticates) {
-    cipher.authenticates = authenticates;
-    stages.transport = stage("fake_transport", &transport);
-    stages.cipher = stage("fake_cipher", &cipher);
-    stages.router = stage("fake_router", &router);
-    pipeline = std::make_unique<vpnhost::Pipeline>(io, pool, counters, stages, vpnhost::SessionLimits{});
-    REQUIRE(pipeline->start().ok());
-    transport.sink->opened({kId, vpnsdk::Role::responder, {"172.31.1.2", 33333}});
-  }
+// The rig (pipeline_rig.hpp) with one server-side session, receiving KEEPALIVEs.
+struct Fixture : coretest::PipelineRig {
+  explicit Fixture(bool authenticates) : PipelineRig(coretest::CipherBehaviour{authenticates}) { open(); }
   void receive(std::uint32_t path, std::byte first = std::byte{0}) {
-    vpnsdk::PacketPtr p = pool.acquire();
     const std::byte body[4] = {first, std::byte{1}, std::byte{2}, std::byte{3}};
-    REQUIRE(p->append(body));
-    p->meta.frame_type = KEEPALIVE;
-    p->meta.session = kId;
-    p->meta.path = path;
-    transport.sink->received(kId, vpnsdk::Batch(&p, 1));
-  }
-  std::string peer_shown() const {
-    for (const auto& s : pipeline->session_snapshots())
-      if (s.id == kId) return s.peer;
-    return "(no session)";
+    PipelineRig::receive(coretest::FrameType::keepalive, body, path);
   }
 };
 
