@@ -29,7 +29,10 @@ class Host {
         opts_(opts),
         stats_file_(opts.stats_file.empty() ? cfg.host.stats_file : opts.stats_file),
         stdin_eof_exits_(opts.stdin_eof_exits || cfg.host.stdin_eof_exits),
-        pool_(vpnsdk::PoolConfig{128, 9216, 64, static_cast<std::size_t>(cfg.host.packet_buffers)}),
+        // An eighth of the buffers is the control reserve (KEEPALIVE, BYE, WELCOME,
+        // handshake messages; docs/limits.md, "Packet buffers").
+        pool_(vpnsdk::PoolConfig{128, 9216, 64, static_cast<std::size_t>(cfg.host.packet_buffers),
+                                 static_cast<std::size_t>(cfg.host.packet_buffers) / 8}),
         signals_(io_),
         stats_timer_(io_),
         notify_timer_(io_) {}

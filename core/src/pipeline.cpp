@@ -140,7 +140,7 @@ void Pipeline::cipher_ready(Session& s) {
 
 void Pipeline::send_handshake(Session& s, const vpnsdk::HandshakeMessages& msgs) {
   for (const auto& m : msgs) {
-    vpnsdk::PacketPtr p = pool_.acquire();
+    vpnsdk::PacketPtr p = pool_.acquire_control();  // the pool's control reserve: never starved by data
     if (!p || !p->append(m)) {
       drop("pool_exhausted", &s);
       return end_session(s, "cannot buffer a handshake message");
@@ -152,7 +152,7 @@ void Pipeline::send_handshake(Session& s, const vpnsdk::HandshakeMessages& msgs)
 }
 
 bool Pipeline::send_control(Session& s, FrameType type, const proto::Bytes& body) {
-  vpnsdk::PacketPtr p = pool_.acquire();
+  vpnsdk::PacketPtr p = pool_.acquire_control();  // the pool's control reserve: never starved by data
   if (!p || !p->append(body)) {
     drop("pool_exhausted", &s);
     return false;

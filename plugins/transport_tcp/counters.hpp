@@ -20,7 +20,9 @@ struct TcpCounters {
         pool_exhausted(c.counter("pool_exhausted")),
         protocol_errors(c.counter("protocol_errors")),
         accept_errors(c.counter("accept_errors")),
-        stalled(c.counter("stalled")) {}
+        stalled(c.counter("stalled")),
+        share_drops(c.counter("share_drops")),
+        stalled_over_share(c.counter("stalled_over_share")) {}
 
   std::uint64_t& sessions_opened;
   std::uint64_t& sessions_closed;
@@ -35,6 +37,8 @@ struct TcpCounters {
   std::uint64_t& protocol_errors;  // receive: bad flags/type/length, session ended
   std::uint64_t& accept_errors;
   std::uint64_t& stalled;          // sessions dropped: queue full for stall_timeout
+  std::uint64_t& share_drops;      // of queue_drops: DATA beyond the session's fair share, pool under pressure
+  std::uint64_t& stalled_over_share;  // of stalled: full at its fair share (the pool under pressure)
 };
 
 }  // namespace transport_tcp

@@ -81,7 +81,12 @@ bool TcpSession::consume() {
       return false;
     }
     off += f.consumed;
-    vpnsdk::PacketPtr p = env_->pool.acquire();
+    // Control frames (KEEPALIVE, BYE, HELLO, handshake...) may use the
+    // pool's control reserve: a session's keepalives get through even when
+    // data traffic used up every other buffer. They are held only while
+    // the host handles them.
+    vpnsdk::PacketPtr p = f.type == static_cast<std::uint8_t>(vpnsdk::wire::FrameType::data) ? env_->pool.acquire()
+                                                                                              : env_->pool.acquire_control();
     if (!p || !p->append(f.body)) {
       ++env_->n.pool_exhausted;
       continue;
@@ -139,6 +144,19 @@ Status TcpSession::send(vpnsdk::Batch frames) {
     if (queue_.size() >= env_->cfg.max_queue_frames || queued_bytes_ + wire > env_->cfg.max_queue_bytes) {
       ++env_->n.queue_drops;
       overflow = true;
+      over_share_ = false;
+      continue;
+    }
+    // While the pool is under pressure a session holds at most its fair
+    // share of DATA frames: one that stopped reading cannot take the
+    // buffers every other session needs. Control frames come from the
+    // pool's reserve and are bounded by max_queue_frames alone.
+    if (type == static_cast<std::uint8_t>(vpnsdk::wire::FrameType::data) && env_->pool.under_pressure() &&
+        queue_.size() >= fair_share()) {
+      ++env_->n.queue_drops;
+      ++env_->n.share_drops;
+      overflow = true;
+      over_share_ = true;
       continue;
     }
     std::byte* head = f->push(vpnsdk::wire::kHeaderSize);
@@ -161,8 +179,15 @@ Status TcpSession::send(vpnsdk::Batch frames) {
   return {};
 }
 
-// A peer that stops reading fills its queue; once it has stayed full for
-// stall_timeout the session is dropped (asynchronously: never inside send()).
+std::size_t TcpSession::fair_share() const noexcept {
+  const std::size_t n = std::max<std::size_t>(1, env_->owner.session_count());
+  return std::max<std::size_t>(1, env_->pool.usable() / (4 * n));
+}
+
+// A peer that stops reading fills its queue (up to max_queue_frames, or up
+// to its fair share while the pool is under pressure); once it has stayed
+// full for stall_timeout the session is dropped (asynchronously: never
+// inside send()).
 void TcpSession::note_full() {
   const auto now = std::chrono::steady_clock::now();
   if (full_since_ == std::chrono::steady_clock::time_point{}) full_since_ = now;
@@ -171,8 +196,11 @@ void TcpSession::note_full() {
   boost::asio::post(sock_.get_executor(), [self = shared_from_this()] {
     if (self->env_ == nullptr) return;
     ++self->env_->n.stalled;
-    self->finish(Status::error(Code::session_fatal, "peer stopped reading: send queue full for " +
-                                                        std::to_string(self->env_->cfg.stall_timeout.count()) + " s"));
+    if (self->over_share_) ++self->env_->n.stalled_over_share;
+    self->finish(Status::error(Code::session_fatal,
+                               std::string("peer stopped reading: send queue full") +
+                                   (self->over_share_ ? " (its fair share of the packet pool)" : "") + " for " +
+                                   std::to_string(self->env_->cfg.stall_timeout.count()) + " s"));
   });
 }
 

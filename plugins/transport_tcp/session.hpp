@@ -33,6 +33,8 @@ class SessionOwner {
  public:
   // The session ended (just before sink.closed); forget it.
   virtual void session_ended(vpnsdk::SessionId id) noexcept = 0;
+  // How many sessions the transport has now (for each one's fair share of the pool).
+  virtual std::size_t session_count() const noexcept = 0;
 
  protected:
   ~SessionOwner() = default;
@@ -75,6 +77,10 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   bool consume();   // false when the session ended or started closing
   bool deliver();   // same
   void note_full();
+  // Frames this session may queue while the pool is under pressure: a fair
+  // share such that all sessions' shares together stay below a quarter of
+  // the pool's usable buffers (docs/limits.md, "Packet buffers").
+  std::size_t fair_share() const noexcept;
   void write_more();
   void on_write(const boost::system::error_code& ec);
   void flushed() noexcept;
@@ -114,6 +120,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   bool writing_ = false;
   std::chrono::steady_clock::time_point full_since_{};  // queue full since (epoch: not full)
   bool stall_posted_ = false;
+  bool over_share_ = false;  // the last overflow was the fair share under pool pressure
 
   bool closing_ = false;
   vpnsdk::Status close_why_;

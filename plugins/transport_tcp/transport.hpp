@@ -40,6 +40,7 @@ class TcpTransport final : public vpnsdk::Transport, private SessionOwner {
 
  private:
   void session_ended(vpnsdk::SessionId id) noexcept override;
+  std::size_t session_count() const noexcept override { return sessions_.size(); }
 
   // Wraps a completion handler: does nothing once stop() ran or the
   // transport is gone, and never lets an exception reach io.run().

@@ -124,6 +124,11 @@ struct PoolConfig {
   std::size_t payload = 9216;   // largest packet/frame body the pool serves
   std::size_t tailroom = 64;    // behind the largest payload
   std::size_t max_buffers = 8192;
+  // Of max_buffers, this many only acquire_control() may take: control
+  // frames (KEEPALIVE, BYE, WELCOME, handshake messages) find a buffer
+  // even when data traffic used up all the others. The host sets it
+  // ([host] packet_buffers / 8); 0: no reserve.
+  std::size_t control_reserve = 0;
 };
 
 class PacketPool {
@@ -136,37 +141,65 @@ class PacketPool {
   PacketPool& operator=(const PacketPool&) = delete;
 
   // A fresh buffer with the configured headroom, or nullptr when all
-  // max_buffers are in use (the caller drops and counts).
+  // buffers but the control reserve are in use (the caller drops and counts).
   PacketPtr acquire() {
-    PacketBuffer* b = nullptr;
-    if (!free_.empty()) {
-      b = free_.back();
-      free_.pop_back();
-    } else if (all_.size() < cfg_.max_buffers) {
-      all_.push_back(std::make_unique<PacketBuffer>(capacity(), cfg_.headroom));
-      b = all_.back().get();
-    } else {
+    if (in_use() >= usable()) {
       ++exhausted_;
       return PacketPtr(nullptr, PoolReturn{this});
     }
-    b->reset(cfg_.headroom);
-    return PacketPtr(b, PoolReturn{this});
+    return take();
+  }
+  // For control frames only: may also use the control reserve; nullptr only
+  // when all max_buffers are in use.
+  PacketPtr acquire_control() {
+    if (in_use() >= cfg_.max_buffers) {
+      ++exhausted_;
+      ++control_exhausted_;
+      return PacketPtr(nullptr, PoolReturn{this});
+    }
+    if (in_use() >= usable()) ++reserve_used_;
+    return take();
   }
 
   const PoolConfig& config() const noexcept { return cfg_; }
   std::size_t capacity() const noexcept { return cfg_.headroom + cfg_.payload + cfg_.tailroom; }
   std::size_t allocated() const noexcept { return all_.size(); }
   std::size_t in_use() const noexcept { return all_.size() - free_.size(); }
+  // Buffers acquire() may hand out: max_buffers minus the control reserve.
+  std::size_t usable() const noexcept {
+    return cfg_.control_reserve < cfg_.max_buffers ? cfg_.max_buffers - cfg_.control_reserve : 0;
+  }
+  // True when at least half of the usable buffers are in use: a transport
+  // that queues frames per session then holds each session to its fair
+  // share (transport_tcp; docs/limits.md, "Packet buffers").
+  bool under_pressure() const noexcept { return 2 * in_use() >= usable(); }
   std::uint64_t exhausted() const noexcept { return exhausted_; }
+  std::uint64_t control_exhausted() const noexcept { return control_exhausted_; }
+  // How many acquire_control() calls were served from the reserve.
+  std::uint64_t reserve_used() const noexcept { return reserve_used_; }
 
  private:
   friend struct PoolReturn;
   void release(PacketBuffer* b) noexcept { free_.push_back(b); }  // capacity reserved up front
+  PacketPtr take() {
+    PacketBuffer* b = nullptr;
+    if (!free_.empty()) {
+      b = free_.back();
+      free_.pop_back();
+    } else {
+      all_.push_back(std::make_unique<PacketBuffer>(capacity(), cfg_.headroom));
+      b = all_.back().get();
+    }
+    b->reset(cfg_.headroom);
+    return PacketPtr(b, PoolReturn{this});
+  }
 
   PoolConfig cfg_;
   std::vector<std::unique_ptr<PacketBuffer>> all_;
   std::vector<PacketBuffer*> free_;
   std::uint64_t exhausted_ = 0;
+  std::uint64_t control_exhausted_ = 0;
+  std::uint64_t reserve_used_ = 0;
 };
 
 inline void PoolReturn::operator()(PacketBuffer* b) const noexcept {

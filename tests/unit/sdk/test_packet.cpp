@@ -284,3 +284,47 @@ TEST_CASE("PacketPool: release order is last-in first-out", "[packet][pool]") {
   CHECK(p.get() == third);
   CHECK(pool.acquire().get() == second);
 }
+
+TEST_CASE("PacketPool: the control reserve is only for acquire_control()", "[packet][pool]") {
+  PacketPool pool(PoolConfig{8, 64, 8, 8, 2});  // 6 usable by acquire(), 2 more for control frames
+  CHECK(pool.usable() == 6);
+  std::vector<PacketPtr> data;
+  for (int i = 0; i < 6; ++i) {
+    data.push_back(pool.acquire());
+    REQUIRE(data.back());
+  }
+  CHECK_FALSE(pool.acquire());  // data traffic used up its part
+  CHECK(pool.exhausted() == 1);
+  PacketPtr k1 = pool.acquire_control();
+  PacketPtr k2 = pool.acquire_control();
+  CHECK(k1);
+  CHECK(k2);
+  CHECK(pool.reserve_used() == 2);
+  CHECK_FALSE(pool.acquire_control());  // all max_buffers in use
+  CHECK(pool.control_exhausted() == 1);
+  CHECK(pool.in_use() == 8);
+  k1.reset();
+  CHECK_FALSE(pool.acquire());  // a returned reserve buffer is not data's: in_use 7 >= usable 6
+  CHECK(pool.acquire_control());
+  data.clear();
+  CHECK(pool.acquire());
+  CHECK(pool.reserve_used() == 3);
+}
+
+TEST_CASE("PacketPool: under_pressure() from half of the usable buffers in use", "[packet][pool]") {
+  PacketPool pool(PoolConfig{8, 64, 8, 10, 2});  // usable 8: pressure from 4 in use
+  std::vector<PacketPtr> v;
+  for (int i = 0; i < 3; ++i) v.push_back(pool.acquire());
+  CHECK_FALSE(pool.under_pressure());
+  v.push_back(pool.acquire());
+  CHECK(pool.under_pressure());
+  v.pop_back();
+  CHECK_FALSE(pool.under_pressure());
+  // Without a reserve (the default) acquire() may take every buffer, as before.
+  PacketPool plain(PoolConfig{8, 64, 8, 2});
+  CHECK(plain.usable() == 2);
+  PacketPtr a = plain.acquire(), b = plain.acquire();
+  CHECK(a);
+  CHECK(b);
+  CHECK_FALSE(plain.acquire_control());
+}
