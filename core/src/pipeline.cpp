@@ -326,7 +326,19 @@ void Pipeline::on_welcome(Session& s, const vpnsdk::PacketBuffer& body) {
   const auto& a = w.assignment;
   Status st;
   if (!guarded(*stages_.router, s.info.id, "assigned", [&] { st = router_->assigned(s.info.id, a); })) return;
-  if (!st.ok()) return end_session(s, "[router] " + stages_.router->name + " refused the assignment: " + st.message);
+  if (!st.ok()) {
+    const std::string why = "[router] " + stages_.router->name + " refused the assignment: " + st.message;
+    end_session(s, why);
+    // Code::refused: this client's own rules (router_client accept_networks,
+    // min_prefix_len) refuse it; asking the same server again gives the same
+    // answer, so the client ends as for a lasting REJECT (exit 3). Anything
+    // else (e.g. address 0.0.0.0) is taken as transient: reconnect.
+    if (st.code == Code::refused) {
+      log_->error("{}", why);
+      return shutdown(3, "assignment refused");
+    }
+    return;
+  }
   s.assignment = a;
   s.assigned = true;
   // The server's values rule the session (0: none), so both ends agree.

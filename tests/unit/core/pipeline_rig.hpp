@@ -103,6 +103,8 @@ struct FakeCipher final : vpnsdk::Cipher {
 
 struct FakeRouter final : vpnsdk::Router {
   std::uint32_t next = 0x0a000002;  // 10.0.0.2
+  Status assigned_answer;           // client side: what assigned() says
+  Status assigned(vpnsdk::SessionId, const vpnsdk::Assignment&) override { return assigned_answer; }
   Status assign(const vpnsdk::SessionInfo&, const vpnsdk::PeerIdentity*, vpnsdk::Assignment& out) override {
     out.address = next++;
     out.prefix_len = 24;
@@ -143,6 +145,10 @@ struct PipelineRig {
   }
   // A server-side session from a client.
   void open(vpnsdk::SessionId id = kId) { transport.sink->opened({id, vpnsdk::Role::responder, {"172.31.1.2", 33333}}); }
+  // A client-side session to a server (the pipeline sends HELLO at once).
+  void open_client(vpnsdk::SessionId id = kId) {
+    transport.sink->opened({id, vpnsdk::Role::initiator, {"172.31.1.1", 5000}});
+  }
 
   vpnsdk::PacketPtr frame(FrameType type, std::span<const std::byte> body, std::uint32_t path = 0,
                           vpnsdk::SessionId id = kId) {
