@@ -58,6 +58,7 @@ struct Lab {
     if (p.status.ok()) {
       REQUIRE(m2.size() == 1);
       REQUIRE(p.c->handshake(m2[0], m3).ok());
+      REQUIRE(first_frame(*p.c, *p.s));  // the server trusts the session from here on
     }
     return p;
   }
