@@ -204,7 +204,7 @@ TEST_CASE("dos: the right static key with another psk does not replace the live 
   CHECK(s1->tick(out = {}).code == Code::session_fatal);  // now replaced, by alice herself
 }
 
-TEST_CASE("dos: mac1 is checked before any DH; a v1 initiation is refused by its size", "[cipher_noise][dos][cookie]") {
+TEST_CASE("dos: mac1 is checked before any DH, and a v1 initiation is refused by its size", "[cipher_noise][dos][cookie]") {
   Rig rig;
   auto alice = rig.client(rig.alice_key);
   const auto m1 = initiation_of(*alice, 1);
