@@ -136,6 +136,7 @@ Status NoiseSession::send_initiation(vpnsdk::HandshakeMessages& out) {
   pending_ = std::move(hs);
   pending_since_ = ctx_->now();
   pending_msg_ = msg;
+  cookie_resent_ = false;
   initiation_sent_ = true;
   jar_->add_macs(msg, pending_since_);
   emit(out, msg);
@@ -156,10 +157,17 @@ Status NoiseSession::on_cookie_reply(View in, vpnsdk::HandshakeMessages& out) {
     return Status::error(Code::again, "a cookie reply that is not for the last initiation: ignored");
   }
   ++ctx_->n.cookies_received;
+  // At most one immediate resend per initiation: anyone who saw the
+  // initiation's mac1 on the wire can forge a cookie reply (its key comes
+  // from the server's public key), and must not make this client send 141
+  // bytes to the server for every 56 it forges. A later cookie is kept for
+  // the next initiation (a rekey retry or a new connection).
+  if (cookie_resent_) return Status::error(Code::again, "a further cookie reply: kept for the next initiation");
+  cookie_resent_ = true;
   Bytes msg = pending_msg_;
   jar_->add_macs(msg, now);
   emit(out, msg);
-  if (ctx_->log) ctx_->log->debug("session {}: the server is under load: initiation sent again with its cookie", info_.id);
+  ctx_->noisy_debug("session {}: the server is under load: initiation sent again with its cookie", info_.id);
   return {};
 }
 

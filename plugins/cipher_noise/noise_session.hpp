@@ -115,6 +115,7 @@ class NoiseSession final : public vpnsdk::CipherSession {
 
   std::optional<CookieJar> jar_;          // client: mac1/mac2 and the server's cookie
   Bytes pending_msg_;                     // client: the Noise message of pending_ (without the MACs)
+  bool cookie_resent_ = false;            // client: pending_msg_ already went out again with a cookie
   std::unique_ptr<IkInitiator> pending_;  // client: the handshake waiting for its response
   SteadyClock::time_point pending_since_;
   std::uint8_t key_id_ = 0;               // client: id of the epoch being negotiated

@@ -264,6 +264,12 @@ TEST_CASE("dos: over the per-source limit a cookie reply, and the cookie gets th
   CHECK(alice->value("cookies_received") == 1);
   CHECK(bytes_of(again[0]) != bytes_of(m1[0]));
   CHECK(std::equal(m1[0].begin(), m1[0].end() - 16, again[0].begin()));  // only mac2 differs
+  // A second cookie reply for the same initiation (a copy, or forged by
+  // someone who saw its mac1) is kept but sends nothing: no reflection.
+  HandshakeMessages none;
+  CHECK(c->handshake(out[0], none).code == Code::again);
+  CHECK(none.empty());
+  CHECK(alice->value("cookies_received") == 2);
   auto resp = deliver(*s, again);
   REQUIRE(resp.size() == 1);
   CHECK(resp[0].size() == kResponseSize);
