@@ -70,13 +70,13 @@ NoiseSession::~NoiseSession() {
 
 std::string NoiseSession::who() const {
   std::string s = "session " + std::to_string(info_.id) + " from " + info_.peer.to_string();
-  if (client_) s += " (client '" + client_->name + "')";
+  if (client_) s += confirmed_ || initiator() ? " (client '" + client_->name + "')" : " (unconfirmed, key of '" + client_->name + "')";
   return s;
 }
 
 Status NoiseSession::refuse(const std::string& why) {
   if (established_) {
-    ++ctx_->n.ignored_on_session;
+    if (!initiator()) ++ctx_->n.ignored_on_session;
     return Status::error(Code::again, why + " (dropped; the session goes on)");
   }
   return Status::error(Code::session_fatal, why);
