@@ -63,7 +63,7 @@ IkResponder::IkResponder(const DhKeyPair& self, const Key* psk, const std::optio
     : hs_(ik_config(false, self, psk, fixed_e)) {}
 
 bool IkResponder::read_initiation(View msg, PublicKey& client, Initiation& init) {
-  if (msg.size() != kInitiationSize) return false;
+  if (msg.size() != kInitiationNoiseSize) return false;
   Bytes payload;
   if (!hs_.read_message(msg, payload) || payload.size() != kInitiationPayload || !hs_.remote_static()) return false;
   client = *hs_.remote_static();

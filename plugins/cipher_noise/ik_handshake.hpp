@@ -3,11 +3,14 @@
 //
 //   <- s
 //   ...
-//   -> e, es, s, ss          initiation (109 bytes), payload = TAI64N (12) || key id (1)
+//   -> e, es, s, ss          initiation (109 bytes + mac1 16 + mac2 16 = 141), payload = TAI64N (12) || key id (1)
 //   <- e, ee, se [, psk]     response   (48 bytes),  payload empty
+//   <- cookie reply          (56 bytes, instead of the response when the server is under load; cookie.hpp)
 //
-// prologue = "vpnhost-noise-v1". Split() gives c1 (client -> server) and c2
-// (server -> client); the key id names the pair in every transport frame.
+// prologue = "vpnhost-noise-v2" (v1 had no mac1/mac2). Split() gives c1
+// (client -> server) and c2 (server -> client); the key id names the pair
+// in every transport frame. This file handles the Noise message only; the
+// MACs are added and checked by cookie.hpp.
 #pragma once
 #include <memory>
 #include <optional>
@@ -19,9 +22,13 @@
 
 namespace cipher_noise {
 
-inline constexpr char kPrologue[] = "vpnhost-noise-v1";
+inline constexpr char kPrologue[] = "vpnhost-noise-v2";
 inline constexpr std::size_t kInitiationPayload = 12 + 1;
-inline constexpr std::size_t kInitiationSize = kDhLen + (kDhLen + kTagLen) + (kInitiationPayload + kTagLen);  // 109
+// The Noise message of the initiation ...
+inline constexpr std::size_t kInitiationNoiseSize =
+    kDhLen + (kDhLen + kTagLen) + (kInitiationPayload + kTagLen);  // 109
+// ... and the whole initiation on the wire: Noise message || mac1 || mac2.
+inline constexpr std::size_t kInitiationSize = kInitiationNoiseSize + 16 + 16;  // 141
 inline constexpr std::size_t kResponseSize = kDhLen + kTagLen;                                                 // 48
 // A key confirmation (the initiator's first frame with new keys after a
 // rekey): an empty sealed body, sent as a HANDSHAKE frame.
@@ -38,7 +45,7 @@ class IkInitiator {
   // `fixed_e` only for tests; normally a fresh ephemeral is generated.
   IkInitiator(const DhKeyPair& self, const PublicKey& server, const Key* psk,
               const std::optional<DhKeyPair>& fixed_e = std::nullopt);
-  // Writes the initiation message into `out`.
+  // Writes the initiation's Noise message (109 bytes) into `out`.
   bool write_initiation(const Initiation& init, Bytes& out);
   // Reads the response; on success fills `keys` (send = c1, recv = c2). A
   // response that fails leaves this object unchanged.
@@ -57,6 +64,7 @@ class IkInitiator {
 class IkResponder {
  public:
   IkResponder(const DhKeyPair& self, const Key* psk, const std::optional<DhKeyPair>& fixed_e = std::nullopt);
+  // `msg`: the Noise message (109 bytes, without the MACs).
   // False when the message is not a well-formed initiation for this
   // server's key (and psk). On success: the client's static key and payload.
   bool read_initiation(View msg, PublicKey& client, Initiation& init);

@@ -84,6 +84,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
              std::to_string(c.rekey_after.count()) + ") + 10");
   c.handshakes_per_second = static_cast<double>(integer_in(opts, "handshakes_per_second", 1, 1000000));
   c.handshake_burst = static_cast<double>(integer_in(opts, "handshake_burst", 1, 1000000));
+  c.cookie_above_per_second = static_cast<double>(integer_in(opts, "cookie_above_per_second", 0, 1000000));
   return c;
 }
 

@@ -11,7 +11,7 @@ namespace cipher_noise {
 // Throws vpnsdk::ConfigError naming the option and where it was given.
 NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_dir);
 
-inline constexpr std::array<vpnsdk::OptionSpec, 8> kOptions{{
+inline constexpr std::array<vpnsdk::OptionSpec, 9> kOptions{{
     {"private_key_file", vpnsdk::OptionType::string, nullptr,
      "this host's X25519 private key file (base64, mode 0600; make one with: vpnhost keygen FILE); relative to the "
      "manifest",
@@ -27,9 +27,13 @@ inline constexpr std::array<vpnsdk::OptionSpec, 8> kOptions{{
     {"reject_after_seconds", vpnsdk::OptionType::integer, "180",
      "keys older than this are wiped; a session without newer keys ends (at least rekey_after_seconds + 10)"},
     {"handshakes_per_second", vpnsdk::OptionType::integer, "5",
-     "server: handshake initiations each source address may make per second (sustained)"},
+     "server: handshake initiations each source address (IPv6: each /64) may make per second (sustained)"},
     {"handshake_burst", vpnsdk::OptionType::integer, "20",
-     "server: handshake initiations a source address may make at once before the rate limit applies"},
+     "server: handshake initiations a source address (IPv6: a /64) may make at once before the rate limit applies "
+     "(beyond it: a cookie reply, docs/security.md 3.6)"},
+    {"cookie_above_per_second", vpnsdk::OptionType::integer, "50",
+     "server: above this many handshake initiations a second in total the server is under load and answers an "
+     "initiation without a valid cookie (mac2) with a cookie reply instead of doing Diffie-Hellman"},
 }};
 
 }  // namespace cipher_noise

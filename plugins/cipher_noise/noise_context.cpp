@@ -21,14 +21,26 @@ NoiseCounters::NoiseCounters(vpnsdk::Counters& c)
       short_frame(c.counter("short_frame")),
       keys_dropped(c.counter("keys_dropped")),
       keys_expired(c.counter("keys_expired")),
-      sessions_replaced(c.counter("sessions_replaced")) {}
+      sessions_replaced(c.counter("sessions_replaced")),
+      bad_mac1(c.counter("bad_mac1")),
+      cookies_sent(c.counter("cookies_sent")),
+      cookies_received(c.counter("cookies_received")),
+      bad_cookie_reply(c.counter("bad_cookie_reply")),
+      mac2_valid(c.counter("mac2_valid")),
+      ignored_on_session(c.counter("ignored_on_session")),
+      wrong_client_key(c.counter("wrong_client_key")),
+      unconfirmed_ended(c.counter("unconfirmed_ended")),
+      log_suppressed(c.counter("log_suppressed")) {}
 
 NoiseContext::NoiseContext(NoiseConfig config, vpnsdk::Counters& counters, std::shared_ptr<spdlog::logger> logger)
     : cfg(std::move(config)),
       counters(counters),
       n(counters),
       log(std::move(logger)),
-      limiter(cfg.handshakes_per_second, cfg.handshake_burst) {
+      limiter(cfg.handshakes_per_second, cfg.handshake_burst),
+      proven(cfg.handshakes_per_second, cfg.handshake_burst),
+      load(cfg.cookie_above_per_second) {
+  if (cfg.clients) cookies.emplace(cfg.self.pub);
   count_clients();
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "authorized_clients.hpp"
+#include "cookie.hpp"
 #include "noise_primitives.hpp"
 #include "rate_limiter.hpp"
 #include "tai64n.hpp"
@@ -31,6 +32,9 @@ struct NoiseConfig {
   std::chrono::seconds reject_after{180};
   double handshakes_per_second = 5;
   double handshake_burst = 20;
+  // Server: above this many initiations a second (in total) the server is
+  // under load: an initiation without a valid mac2 gets a cookie reply.
+  double cookie_above_per_second = 50;
 };
 
 // A retransmitted rekey initiation goes out after this long without a response.
@@ -57,6 +61,15 @@ struct NoiseCounters {
   std::uint64_t& keys_dropped;          // key pairs wiped (expired or superseded)
   std::uint64_t& keys_expired;          // sessions ended: keys reached reject_after without a rekey
   std::uint64_t& sessions_replaced;     // sessions ended: the same client key opened a newer session
+  std::uint64_t& bad_mac1;              // initiation without a valid mac1: refused before any DH
+  std::uint64_t& cookies_sent;          // server: cookie replies sent instead of a DH (under load / bucket empty)
+  std::uint64_t& cookies_received;      // client: cookie replies taken (the initiation went out again with mac2)
+  std::uint64_t& bad_cookie_reply;      // client: a cookie reply that does not decrypt for the last initiation
+  std::uint64_t& mac2_valid;            // server: initiations with a valid cookie (source address proven)
+  std::uint64_t& ignored_on_session;    // server: an initiation on an established session that failed: dropped
+  std::uint64_t& wrong_client_key;      // server: an initiation on an established session with another client's key
+  std::uint64_t& unconfirmed_ended;     // server: answered handshakes whose keys were never confirmed by a frame
+  std::uint64_t& log_suppressed;        // log lines from unauthenticated input held back by the log limit
 };
 
 struct ClientCounters {
@@ -76,9 +89,30 @@ class NoiseContext {
   std::shared_ptr<spdlog::logger> log;
   std::function<SteadyClock::time_point()> now = [] { return SteadyClock::now(); };
   std::function<WallClock::time_point()> wall = [] { return WallClock::now(); };
-  RateLimiter limiter;
+  RateLimiter limiter;         // new sessions' initiations without a valid mac2, per source (/64)
+  RateLimiter proven;          // initiations with a valid mac2 (their source is proven), per source (/64)
+  LoadMeter load;              // initiations a second, for "under load"
+  LogLimiter noisy;            // log lines that unauthenticated input causes
+  std::optional<CookieChecker> cookies;  // server: mac1/mac2 checks and cookie replies
 
-  std::map<PublicKey, Tai64n> last_initiation;  // per client key
+  // A debug line caused by unauthenticated input: rate-limited (at most 10
+  // a second; the rest counted in log_suppressed and summarised).
+  template <typename... A>
+  void noisy_debug(spdlog::format_string_t<A...> fmt, A&&... args) {
+    std::uint64_t suppressed = 0;
+    const bool ok = noisy.allow(now(), suppressed);
+    if (!ok) ++n.log_suppressed;
+    if (!log) return;
+    if (suppressed > 0)
+      log->debug("{} more line(s) about unauthenticated handshake input suppressed in the last second", suppressed);
+    if (ok) log->debug(fmt, std::forward<A>(args)...);
+  }
+
+  // Per client key: the newest initiation timestamp whose keys were
+  // confirmed (a frame from the client opened with them). Only confirmed
+  // handshakes move it: an initiation with the right static key but
+  // another psk (psk2 is only checked by the first frame) cannot.
+  std::map<PublicKey, Tai64n> last_initiation;
   std::map<PublicKey, std::uint64_t> owner;     // client key -> the session serial that speaks for it
   std::map<PublicKey, ClientCounters> client_counters;
   std::uint64_t next_serial = 1;

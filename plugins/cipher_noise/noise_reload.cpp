@@ -55,7 +55,10 @@ Status reload_context(NoiseContext& ctx, const vpnsdk::Options& next, const std:
     cur.handshakes_per_second = n.handshakes_per_second;
     cur.handshake_burst = n.handshake_burst;
     ctx.limiter = RateLimiter(cur.handshakes_per_second, cur.handshake_burst);  // buckets start full again
+    ctx.proven = RateLimiter(cur.handshakes_per_second, cur.handshake_burst);
   }
+  cur.cookie_above_per_second = n.cookie_above_per_second;
+  ctx.load.set_threshold(cur.cookie_above_per_second);
   if (ctx.log) {
     if (cur.clients)
       ctx.log->info("reloaded: {} authorized client(s) ({} added, {} removed)", cur.clients->size(), added, removed);

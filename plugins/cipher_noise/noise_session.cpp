@@ -24,15 +24,31 @@ void emit(vpnsdk::HandshakeMessages& out, const Bytes& msg) {
 }  // namespace
 
 NoiseSession::NoiseSession(std::shared_ptr<NoiseContext> ctx, const vpnsdk::SessionInfo& info)
-    : ctx_(std::move(ctx)), info_(info), serial_(ctx_->next_serial++), opened_at_(ctx_->now()) {}
+    : ctx_(std::move(ctx)), info_(info), serial_(ctx_->next_serial++), opened_at_(ctx_->now()) {
+  if (initiator()) {
+    if (ctx_->cfg.server) jar_.emplace(*ctx_->cfg.server);
+  } else {
+    source_ = source_bytes(info_.peer.address, info_.peer.port);
+    bucket_ = source_bucket(info_.peer.address);
+    allowance_ = TokenBucket{ctx_->cfg.handshake_burst, opened_at_};
+  }
+}
 
 NoiseSession::~NoiseSession() {
   try {
-    if (peer_key_ && client_) {
+    if (peer_key_ && client_ && confirmed_) {
       auto it = ctx_->owner.find(*peer_key_);
       if (it != ctx_->owner.end() && it->second == serial_) ctx_->owner.erase(it);
       auto cc = ctx_->client_counters.find(*peer_key_);
       if (cc != ctx_->client_counters.end() && *cc->second.sessions > 0) --*cc->second.sessions;
+    }
+    if (!initiator() && established_ && !confirmed_) {
+      // Answered, but no frame ever opened with the keys: a client that went
+      // away, a replayed initiation, or the right key with another psk.
+      ++ctx_->n.unconfirmed_ended;
+      ctx_->noisy_debug("{}: the handshake was answered but no frame from the client opened with its keys (a "
+                        "replay, another psk, or the client left): the session never spoke for the key",
+                        who());
     }
     if (initiator() && initiation_sent_ && !established_ && ctx_->log) {
       const auto waited = std::chrono::duration_cast<std::chrono::seconds>(ctx_->now() - opened_at_).count();
@@ -54,12 +70,15 @@ NoiseSession::~NoiseSession() {
 
 std::string NoiseSession::who() const {
   std::string s = "session " + std::to_string(info_.id) + " from " + info_.peer.to_string();
-  if (client_) s += " (client '" + client_->name + "')";
+  if (client_) s += confirmed_ || initiator() ? " (client '" + client_->name + "')" : " (unconfirmed, key of '" + client_->name + "')";
   return s;
 }
 
-Status NoiseSession::refuse(const std::string& why) const {
-  if (established_) return Status::error(Code::again, why);
+Status NoiseSession::refuse(const std::string& why) {
+  if (established_) {
+    if (!initiator()) ++ctx_->n.ignored_on_session;
+    return Status::error(Code::again, why + " (dropped; the session goes on)");
+  }
   return Status::error(Code::session_fatal, why);
 }
 
@@ -82,6 +101,13 @@ void NoiseSession::promote_next() {
   previous_ = std::move(current_);
   current_ = std::move(next_);
   ++ctx_->n.rekeys;
+  if (!initiator() && peer_key_) {
+    auto last = ctx_->last_initiation.find(*peer_key_);
+    if (last == ctx_->last_initiation.end() || tai64n_after(next_ts_, last->second))
+      ctx_->last_initiation[*peer_key_] = next_ts_;
+    auto cc = ctx_->client_counters.find(*peer_key_);
+    if (cc != ctx_->client_counters.end()) ++*cc->second.handshakes;
+  }
   if (ctx_->log) ctx_->log->debug("{}: new keys confirmed (key id {})", who(), current_->id());
 }
 
@@ -109,12 +135,44 @@ Status NoiseSession::send_initiation(vpnsdk::HandshakeMessages& out) {
     return Status::error(Code::internal, "cipher_noise: cannot write a handshake initiation: " + hs->error());
   pending_ = std::move(hs);
   pending_since_ = ctx_->now();
+  pending_msg_ = msg;
+  cookie_resent_ = false;
   initiation_sent_ = true;
+  jar_->add_macs(msg, pending_since_);
   emit(out, msg);
   return {};
 }
 
+// The server is under load (or our source used up its handshakes): it sent
+// a cookie instead of a response. Send the same initiation again at once,
+// now with mac2; the response to it will be for the same pending handshake.
+Status NoiseSession::on_cookie_reply(View in, vpnsdk::HandshakeMessages& out) {
+  const auto now = ctx_->now();
+  if (!pending_) {
+    ++ctx_->n.stale_handshake;
+    return Status::error(Code::again, "a cookie reply without a pending initiation");
+  }
+  if (!jar_->consume(in, now)) {
+    ++ctx_->n.bad_cookie_reply;
+    return Status::error(Code::again, "a cookie reply that is not for the last initiation: ignored");
+  }
+  ++ctx_->n.cookies_received;
+  // At most one immediate resend per initiation: anyone who saw the
+  // initiation's mac1 on the wire can forge a cookie reply (its key comes
+  // from the server's public key), and must not make this client send 141
+  // bytes to the server for every 56 it forges. A later cookie is kept for
+  // the next initiation (a rekey retry or a new connection).
+  if (cookie_resent_) return Status::error(Code::again, "a further cookie reply: kept for the next initiation");
+  cookie_resent_ = true;
+  Bytes msg = pending_msg_;
+  jar_->add_macs(msg, now);
+  emit(out, msg);
+  ctx_->noisy_debug("session {}: the server is under load: initiation sent again with its cookie", info_.id);
+  return {};
+}
+
 Status NoiseSession::on_response(View in, vpnsdk::HandshakeMessages& out) {
+  if (in.size() == kCookieReplySize) return on_cookie_reply(in, out);
   if (!pending_) {
     ++ctx_->n.stale_handshake;
     return refuse("a handshake response without a pending initiation");
@@ -159,46 +217,79 @@ Status NoiseSession::on_response(View in, vpnsdk::HandshakeMessages& out) {
 
 Status NoiseSession::on_initiation(View in, vpnsdk::HandshakeMessages& out) {
   const auto now = ctx_->now();
-  if (!ctx_->cfg.clients)
+  if (!ctx_->cfg.clients || !ctx_->cookies)
     return Status::error(Code::config,
                          "cipher_noise: this host accepts sessions, so option authorized_clients must be set");
-  // The rate limit comes first: a refused source costs no Diffie-Hellman.
-  if (!ctx_->limiter.allow(info_.peer.address, now)) {
-    ++ctx_->n.rate_limited;
-    if (ctx_->log) ctx_->log->debug("{}: handshake rate limit reached for {}", who(), info_.peer.address);
-    return refuse("handshake rate limit reached for " + info_.peer.address);
-  }
+  // Everything up to the decryption costs no Diffie-Hellman.
   if (in.size() != kInitiationSize) {
     ++ctx_->n.handshake_malformed;
+    ctx_->noisy_debug("{}: a handshake message of {} bytes, not an initiation ({})", who(), in.size(),
+                      kInitiationSize);
     return refuse("a handshake initiation of " + std::to_string(in.size()) + " bytes, not " +
                   std::to_string(kInitiationSize));
+  }
+  if (!ctx_->cookies->mac1_ok(in)) {
+    ++ctx_->n.bad_mac1;
+    ctx_->noisy_debug("{}: handshake initiation without a valid mac1 (not made for this server's public key)", who());
+    return refuse("handshake initiation without a valid mac1");
+  }
+  ctx_->load.note(now);
+  if (ctx_->cookies->mac2_ok(in, source_, now)) {
+    // The sender got our cookie at this address: the load shedding does not
+    // apply, only the limit of the proven source, which no forger can spend.
+    ++ctx_->n.mac2_valid;
+    if (!ctx_->proven.allow(bucket_, now)) {
+      ++ctx_->n.rate_limited;
+      ctx_->noisy_debug("{}: handshake rate limit reached for {} (with a valid cookie)", who(), bucket_);
+      return refuse("handshake rate limit reached for " + bucket_);
+    }
+  } else {
+    // Under load, or over this source's (or this session's) allowance: a
+    // cookie reply, smaller than the initiation, instead of any DH. The
+    // sender can answer only if it receives at the session's address.
+    const bool busy = ctx_->load.busy(now);
+    const bool admitted =
+        !busy && (established_ ? allowance_.take(ctx_->cfg.handshakes_per_second, ctx_->cfg.handshake_burst, now)
+                               : ctx_->limiter.allow(bucket_, now));
+    if (!admitted) {
+      ++ctx_->n.cookies_sent;
+      emit(out, ctx_->cookies->reply(in, source_, now));
+      ctx_->noisy_debug("{}: {}: answered with a cookie reply", who(),
+                        busy ? "under load" : "handshake rate limit reached for " + bucket_);
+      return Status::error(Code::again, "cookie reply sent");
+    }
   }
   const Key* psk = ctx_->cfg.psk ? &*ctx_->cfg.psk : nullptr;
   IkResponder hs(ctx_->cfg.self, psk);
   PublicKey key{};
   Initiation init;
-  if (!hs.read_initiation(in, key, init)) {
+  if (!hs.read_initiation(in.first(kInitiationNoiseSize), key, init)) {
     ++ctx_->n.handshake_failed;
-    if (ctx_->log) ctx_->log->debug("{}: handshake initiation does not decrypt: {}", who(), hs.error());
-    return refuse("handshake initiation not for this server's key (or another psk)");
+    ctx_->noisy_debug("{}: handshake initiation does not decrypt: {}", who(), hs.error());
+    return refuse("handshake initiation not for this server's key (or another psk setting)");
   }
   const AuthorizedClient* client = ctx_->cfg.clients->find(key);
   if (client == nullptr) {
     ++ctx_->n.unknown_client;
-    if (ctx_->log) ctx_->log->info("{}: a key that is not in authorized_clients: no session", who());
-    return Status::error(Code::session_fatal, "client key not in authorized_clients");
+    ctx_->noisy_debug("{}: a key that is not in authorized_clients: no session", who());
+    return refuse("client key not in authorized_clients");
   }
   if (established_ && key != *peer_key_) {
-    ++ctx_->n.handshake_malformed;
-    return Status::error(Code::session_fatal, "a rekey with another client's key");
+    ++ctx_->n.wrong_client_key;
+    ctx_->noisy_debug("{}: an initiation with the key of client '{}' on this session", who(), client->name);
+    return refuse("an initiation with another client's key");
+  }
+  if (established_ && !confirmed_) {
+    ++ctx_->n.stale_handshake;
+    return refuse("a rekey before the first frame confirmed the keys");
   }
   auto last = ctx_->last_initiation.find(key);
-  if (last != ctx_->last_initiation.end() && !tai64n_after(init.timestamp, last->second)) {
+  if ((last != ctx_->last_initiation.end() && !tai64n_after(init.timestamp, last->second)) ||
+      (established_ && next_ && !tai64n_after(init.timestamp, next_ts_))) {
     ++ctx_->n.replayed_initiation;
-    if (ctx_->log)
-      ctx_->log->info("{}: initiation for client '{}' is not newer than the last one accepted (a replay?): ignored",
+    ctx_->noisy_debug("{}: initiation for client '{}' is not newer than the last one accepted (a replay?): refused",
                       who(), client->name);
-    return Status::error(Code::again, "replayed handshake initiation ignored");
+    return refuse("replayed handshake initiation");
   }
   if (established_ && current_ && current_->id() == init.key_id) {
     ++ctx_->n.handshake_malformed;
@@ -208,27 +299,42 @@ Status NoiseSession::on_initiation(View in, vpnsdk::HandshakeMessages& out) {
   SessionKeys keys;
   if (!hs.write_response(msg, keys))
     return Status::error(Code::internal, "cipher_noise: cannot write a handshake response: " + hs.error());
-  ctx_->last_initiation[key] = init.timestamp;
   auto kp = std::make_unique<Keypair>(init.key_id, keys, now);
-  auto cc = ctx_->client_counters.find(key);
-  if (cc != ctx_->client_counters.end()) ++*cc->second.handshakes;
   emit(out, msg);
   if (!established_) {
+    // Not trusted yet (class comment): no owner, no client session, no
+    // replay timestamp until a frame from the client opens.
     current_ = std::move(kp);
     established_ = true;
     peer_key_ = key;
     client_ = *client;
-    ctx_->owner[key] = serial_;  // a previous session of this key ends at its next tick
-    if (cc != ctx_->client_counters.end()) ++*cc->second.sessions;
-    ++ctx_->n.handshakes_completed;
-    if (ctx_->log) ctx_->log->info("{}: client '{}' authenticated", who(), client->name);
+    answered_ts_ = init.timestamp;
+    ctx_->noisy_debug("{}: initiation of client '{}' answered; waiting for its first frame", who(), client->name);
     return {};
   }
   if (previous_ && previous_->id() == init.key_id) drop(previous_);
   drop(next_);
   next_ = std::move(kp);
+  next_ts_ = init.timestamp;
   if (ctx_->log) ctx_->log->debug("{}: rekey answered (key id {}), waiting for confirmation", who(), next_->id());
   return {};
+}
+
+void NoiseSession::confirm() {
+  confirmed_ = true;
+  const PublicKey& key = *peer_key_;
+  auto last = ctx_->last_initiation.find(key);
+  if (last == ctx_->last_initiation.end() || tai64n_after(answered_ts_, last->second)) {
+    ctx_->last_initiation[key] = answered_ts_;
+    ctx_->owner[key] = serial_;  // the previous session of this key ends at its next tick
+  }  // else a newer session of this key already spoke for it: this one ends at its tick
+  auto cc = ctx_->client_counters.find(key);
+  if (cc != ctx_->client_counters.end()) {
+    ++*cc->second.sessions;
+    ++*cc->second.handshakes;
+  }
+  ++ctx_->n.handshakes_completed;
+  if (ctx_->log) ctx_->log->info("{}: client '{}' authenticated", who(), client_->name);
 }
 
 Status NoiseSession::on_confirmation(View in) {
@@ -279,6 +385,7 @@ Status NoiseSession::tick(vpnsdk::HandshakeMessages& out) {
     }
     if (!current_) return Status::error(Code::session_fatal, "no keys");
     if (!initiator()) {
+      if (!confirmed_) return {};  // the host's handshake_timeout ends it if no HELLO comes
       auto it = ctx_->owner.find(*peer_key_);
       if (it == ctx_->owner.end() || it->second != serial_) {
         ++ctx_->n.sessions_replaced;
@@ -349,6 +456,7 @@ Status NoiseSession::open(vpnsdk::PacketBuffer& buf) {
       return Status::error(Code::drop_auth, "frame failed authentication");
   }
   if (k == next_.get()) promote_next();
+  if (!initiator() && !confirmed_) confirm();
   buf.pull(kFrameHeader);
   buf.trim(len);
   ++ctx_->n.frames_opened;
@@ -364,7 +472,7 @@ std::optional<vpnsdk::PeerIdentity> NoiseSession::peer() const {
       id.public_key.assign(ctx_->cfg.server->begin(), ctx_->cfg.server->end());
       return id;
     }
-    if (!client_ || !peer_key_) return std::nullopt;
+    if (!client_ || !peer_key_ || !confirmed_) return std::nullopt;
     id.name = client_->name;
     id.public_key.assign(peer_key_->begin(), peer_key_->end());
     id.fixed_address = client_->fixed_address;

@@ -16,7 +16,8 @@ python3 -c "import cryptography" 2>/dev/null || lab_skip "python3-cryptography n
 source "$(dirname "$0")/noise_lib.sh"
 
 # An independent Noise_IK client in Python (cryptography + hashlib), written
-# from the spec and docs/security.md, speaking wire protocol v1 by hand.
+# from the spec and docs/security.md (3.2: mac1/mac2), speaking wire protocol
+# v1 by hand.
 cat >"$LAB_TMP/noise_client.py" <<'PY'
 import base64, hashlib, hmac, socket, struct, sys, time
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -50,7 +51,7 @@ class Sym:
 
 def initiation(s_priv, rs, key_id):
     ss = Sym(b"Noise_IK_25519_ChaChaPoly_BLAKE2b")
-    ss.mix_hash(b"vpnhost-noise-v1"); ss.mix_hash(rs)
+    ss.mix_hash(b"vpnhost-noise-v2"); ss.mix_hash(rs)
     e = X25519PrivateKey.generate(); epub = pub(e)
     msg = epub; ss.mix_hash(epub)
     ss.mix_key(dh(e, rs))                 # es
@@ -59,6 +60,9 @@ def initiation(s_priv, rs, key_id):
     t = time.time_ns()
     tai = struct.pack(">QI", (1 << 62) + 10 + t // 10**9, (t % 10**9) & ~0xFFFFFF)
     msg += ss.enc(tai + bytes([key_id]))  # payload: TAI64N || key id
+    # mac1 = keyed BLAKE2b-128, key BLAKE2b-256("mac1----" || server public key); mac2: no cookie
+    mac1_key = hashlib.blake2b(b"mac1----" + rs, digest_size=32).digest()
+    msg += hashlib.blake2b(msg, digest_size=16, key=mac1_key).digest() + bytes(16)
     return ss, e, msg
 
 def response(ss, e, s_priv, msg):

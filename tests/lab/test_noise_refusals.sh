@@ -4,9 +4,10 @@
 #    distinguishing answer: the server sends it no byte of payload (no
 #    handshake response, no REJECT), counts cipher_noise.unknown_client and
 #    closes; the client exits with a clear message;
-#  - a client given the wrong server_public_key: the server cannot even read
-#    its initiation (handshake_failed), the client exits with a message that
-#    points at server_public_key;
+#  - a client given the wrong server_public_key: its initiation's mac1 is
+#    keyed by that key, so the server refuses it before any Diffie-Hellman
+#    (bad_mac1); the client exits with a message that points at
+#    server_public_key;
 #  - vpnhost check refuses a placeholder server key and a readable key file;
 #  - an authorized client is not disturbed by any of it.
 source "$(dirname "$0")/lib.sh"
@@ -64,7 +65,9 @@ sed 's/^/    /' "${CLIENT_LOG[3]}" | grep -E "error" | head -n 5
 grep -q "no Noise handshake with the server" "${CLIENT_LOG[3]}" || fail "no clear message in carol's log"
 grep -q "check that server_public_key" "${CLIENT_LOG[3]}" || fail "the message does not point at server_public_key"
 if grep -q "assigned 10\.10" "${CLIENT_LOG[3]}"; then fail "carol got an address with the wrong server key"; fi
-wait_srv_stat cipher_noise.handshake_failed 1 5
+wait_srv_stat cipher_noise.bad_mac1 1 5
+srv_stat cipher_noise.handshake_failed
+assert_eq "$STAT" 0 "server cipher_noise.handshake_failed (no DH was spent on it)"
 srv_stat cipher_noise.client.carol.handshakes
 assert_eq "$STAT" 0 "server cipher_noise.client.carol.handshakes (the server never learnt it was carol)"
 

@@ -16,6 +16,7 @@
 #include "../../../plugins/cipher_noise/key_files.hpp"
 #include "../../../plugins/cipher_noise/noise_primitives.hpp"
 #include "vpnsdk/testkit/harness.hpp"
+#include "vpnsdk/wire.hpp"
 
 namespace noise_test {
 
@@ -73,6 +74,18 @@ inline vpnsdk::Status new_session(vpnsdk::testkit::Harness& h, vpnsdk::Role role
   info.role = role;
   info.peer = {"127.0.0.1", static_cast<std::uint16_t>(40000 + id)};
   return h.get<vpnsdk::Cipher>().new_session(info, out);
+}
+
+// The client's first frame (a HELLO, empty here) sealed on `client` and
+// opened on `server`: what confirms the handshake's keys to the server
+// (only then does its session speak for the client key). True if it opened.
+inline bool first_frame(vpnsdk::CipherSession& client, vpnsdk::CipherSession& server) {
+  static vpnsdk::PacketPool pool;
+  vpnsdk::PacketPtr p = pool.acquire();
+  if (!p) return false;
+  p->meta.frame_type = static_cast<std::uint8_t>(vpnsdk::wire::FrameType::hello);
+  if (!client.seal(*p).ok()) return false;
+  return server.open(*p).ok();
 }
 
 }  // namespace noise_test

@@ -13,6 +13,7 @@
 #include "../../../plugins/cipher_noise/key_files.cpp"
 #include "../../../plugins/cipher_noise/authorized_clients.cpp"
 #include "../../../plugins/cipher_noise/rate_limiter.cpp"
+#include "../../../plugins/cipher_noise/cookie.cpp"
 #include "../../../plugins/cipher_noise/noise_context.cpp"
 #include "../../../plugins/cipher_noise/noise_session.cpp"
 #include "../../../plugins/cipher_noise/noise_config.cpp"

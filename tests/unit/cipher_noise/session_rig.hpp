@@ -115,8 +115,17 @@ inline HandshakeMessages deliver(NoiseSession& to, const HandshakeMessages& msgs
   return out;
 }
 
-// start() on the client, the initiation to the server, the response back.
-inline void connect(NoiseSession& client, NoiseSession& server) {
+// The client's first frame (its HELLO; empty here) to the server: what
+// confirms the handshake's keys there. The status of the server's open().
+inline vpnsdk::Status first_frame(Rig& rig, NoiseSession& client, NoiseSession& server) {
+  auto p = rig.packet({}, vpnsdk::wire::FrameType::hello);
+  REQUIRE(client.seal(*p).ok());
+  return server.open(*p);
+}
+
+// start() on the client, the initiation to the server, the response back;
+// the server's session is not confirmed yet.
+inline void handshake_only(NoiseSession& client, NoiseSession& server) {
   HandshakeMessages m1;
   REQUIRE(client.start(m1).ok());
   REQUIRE(m1.size() == 1);
@@ -128,6 +137,14 @@ inline void connect(NoiseSession& client, NoiseSession& server) {
   auto none = deliver(client, m2);
   CHECK(none.empty());
   REQUIRE(client.established());
+}
+
+// handshake_only(), then the client's first frame, as a real client's HELLO.
+inline void connect(Rig& rig, NoiseSession& client, NoiseSession& server) {
+  handshake_only(client, server);
+  CHECK_FALSE(server.confirmed());
+  REQUIRE(first_frame(rig, client, server).ok());
+  REQUIRE(server.confirmed());
 }
 
 // Seals `plain` on `from` and opens it on `to`; returns the opened bytes.

@@ -100,6 +100,8 @@ TEST_CASE("plugin: a whole session between a server and a client instance", "[ci
   CHECK(m3.empty());
   REQUIRE(c->established());
   REQUIRE(s->established());
+  CHECK_FALSE(s->peer());  // not before a frame from the client confirmed the keys
+  REQUIRE(first_frame(*c, *s));
 
   auto who = s->peer();
   REQUIRE(who);
@@ -132,10 +134,11 @@ TEST_CASE("plugin: a whole session between a server and a client instance", "[ci
   CHECK(s->open(*v).code == Code::drop_malformed);
   CHECK(srv->counters().value("replayed") == 1);
 
-  // A replayed initiation on a second connection: ignored, no reply.
+  // A replayed initiation on a second connection: refused at once (as an
+  // unknown key is), no reply.
   auto s2 = session(*srv, vpnsdk::Role::responder, 2);
   vpnsdk::HandshakeMessages none;
-  CHECK(s2->handshake(m1[0], none).code == Code::again);
+  CHECK(s2->handshake(m1[0], none).code == Code::session_fatal);
   CHECK(none.empty());
   CHECK(srv->counters().value("replayed_initiation") == 1);
   CHECK(srv->counters().value("client.alice.sessions") == 1);

@@ -58,6 +58,7 @@ struct Lab {
     if (p.status.ok()) {
       REQUIRE(m2.size() == 1);
       REQUIRE(p.c->handshake(m2[0], m3).ok());
+      REQUIRE(first_frame(*p.c, *p.s));  // the server trusts the session from here on
     }
     return p;
   }
@@ -151,6 +152,14 @@ TEST_CASE("reload: another private key, psk or role needs a restart, timers and 
   REQUIRE(lab.reload(o, true).ok());
   CHECK(lab.connect("carol").status.ok());
   CHECK(lab.connect("alice").status.code == Code::session_fatal);
+  // "Under load" from the first initiation on: the next one gets a cookie
+  // reply (Code::again, 56 bytes) instead of a response.
+  o["cookie_above_per_second"] = std::int64_t{0};
+  REQUIRE(lab.reload(o, true).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto cookie = lab.connect("carol");
+  CHECK(cookie.status.code == Code::again);
+  CHECK_THAT(cookie.status.message, Catch::Contains("cookie reply"));
   // Options the reload itself refuses, as at start.
   o["reject_after_seconds"] = std::int64_t{20};
   CHECK_THAT(lab.reload(o, true).message, Catch::Contains("leaves no time to rekey"));

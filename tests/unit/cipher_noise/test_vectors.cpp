@@ -17,7 +17,25 @@ namespace {
 const std::string kVectorFile =
     std::string(VPNHOST_SOURCE_DIR) + "/tests/unit/cipher_noise/vectors/noise-25519-chachapoly-blake2b.json";
 
+// The one Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b vector of the same source (vectors/README.md).
+const std::string kPskVectorFile =
+    std::string(VPNHOST_SOURCE_DIR) + "/tests/unit/cipher_noise/vectors/noise-ikpsk2-25519-chachapoly-blake2b.json";
+
 Json load_vectors() { return JsonParser(read_file(kVectorFile)).parse(); }
+Json load_psk_vectors() { return JsonParser(read_file(kPskVectorFile)).parse(); }
+
+std::vector<Key> psks(const Json& v, const std::string& field) {
+  std::vector<Key> out;
+  if (!v.has(field)) return out;
+  for (const Json& p : v[field].arr) {
+    const Bytes b = unhex(p.str);
+    REQUIRE(b.size() == kKeyLen);
+    Key k;
+    std::copy(b.begin(), b.end(), k.data());
+    out.push_back(k);
+  }
+  return out;
+}
 
 const Json& vector_named(const Json& all, const std::string& name) {
   for (const Json& v : all["vectors"].arr)
@@ -32,6 +50,7 @@ std::optional<DhKeyPair> key(const Json& v, const std::string& field) {
 
 const Pattern& pattern_of(const std::string& name) {
   if (name == "Noise_IK_25519_ChaChaPoly_BLAKE2b") return pattern_ik();
+  if (name == "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b") return pattern_ikpsk2();
   if (name == "Noise_NN_25519_ChaChaPoly_BLAKE2b") return pattern_nn();
   if (name == "Noise_XX_25519_ChaChaPoly_BLAKE2b") return pattern_xx();
   throw std::runtime_error("unexpected pattern " + name);
@@ -49,6 +68,7 @@ void run_vector(const Json& v) {
   ic.prologue = unhex(v["init_prologue"].str);
   ic.s = key(v, "init_static");
   ic.e = key(v, "init_ephemeral");
+  ic.psks = psks(v, "init_psks");
   if (v.has("init_remote_static")) {
     PublicKey rs{};
     const Bytes b = unhex(v["init_remote_static"].str);
@@ -61,6 +81,7 @@ void run_vector(const Json& v) {
   rc.prologue = unhex(v["resp_prologue"].str);
   rc.s = key(v, "resp_static");
   rc.e = key(v, "resp_ephemeral");
+  rc.psks = psks(v, "resp_psks");
   if (ic.rs) {
     // The vector's init_remote_static is the responder's public key.
     REQUIRE(rc.s);
@@ -128,6 +149,52 @@ TEST_CASE("vectors: Noise_NN_25519_ChaChaPoly_BLAKE2b byte for byte", "[cipher_n
 
 TEST_CASE("vectors: Noise_XX_25519_ChaChaPoly_BLAKE2b byte for byte", "[cipher_noise][vectors]") {
   run_vector(vector_named(load_vectors(), "Noise_XX_25519_ChaChaPoly_BLAKE2b"));
+}
+
+TEST_CASE("vectors: Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b byte for byte", "[cipher_noise][vectors][psk]") {
+  const Json all = load_psk_vectors();
+  REQUIRE(all["vectors"].arr.size() == 1);
+  const Json& v = vector_named(all, "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b");
+  REQUIRE(v["init_psks"].arr.size() == 1);
+  run_vector(v);
+}
+
+TEST_CASE("vectors: IKpsk2 with another psk: the initiation reads, the response does not", "[cipher_noise][vectors][psk]") {
+  // psk2 mixes the psk in at the end of the second message: a responder
+  // with the wrong psk still reads the first message (and learns the
+  // initiator's static key), which is why the server may not trust a
+  // session before the first transport frame from the client opens.
+  const Json all = load_psk_vectors();
+  const Json& v = vector_named(all, "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b");
+  HandshakeConfig ic;
+  ic.pattern = &pattern_ikpsk2();
+  ic.initiator = true;
+  ic.prologue = unhex(v["init_prologue"].str);
+  ic.s = key(v, "init_static");
+  ic.e = key(v, "init_ephemeral");
+  ic.psks = psks(v, "init_psks");
+  PublicKey rs{};
+  const Bytes b = unhex(v["init_remote_static"].str);
+  std::copy(b.begin(), b.end(), rs.begin());
+  ic.rs = rs;
+  HandshakeConfig rc;
+  rc.pattern = &pattern_ikpsk2();
+  rc.initiator = false;
+  rc.prologue = unhex(v["resp_prologue"].str);
+  rc.s = key(v, "resp_static");
+  rc.e = key(v, "resp_ephemeral");
+  Key wrong;
+  wrong.data()[0] = 1;
+  rc.psks.push_back(wrong);
+  HandshakeState init(std::move(ic));
+  HandshakeState resp(std::move(rc));
+  Bytes m1, p1, m2, p2;
+  REQUIRE(init.write_message(unhex(v["messages"].arr[0]["payload"].str), m1));
+  CHECK(hex(m1) == v["messages"].arr[0]["ciphertext"].str);
+  REQUIRE(resp.read_message(m1, p1));
+  REQUIRE(resp.write_message(unhex(v["messages"].arr[1]["payload"].str), m2));
+  CHECK(hex(m2) != v["messages"].arr[1]["ciphertext"].str);
+  CHECK_FALSE(init.read_message(m2, p2));
 }
 
 TEST_CASE("vectors: a flipped bit in any handshake message is refused", "[cipher_noise][vectors]") {
