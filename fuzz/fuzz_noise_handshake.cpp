@@ -13,8 +13,8 @@
 //    0 [slot][len u16][bytes]  arbitrary bytes as a handshake message to server session `slot % 4`
 //    1 [c][len u16][bytes]     arbitrary bytes as a handshake message to client `c % 4` (started if new)
 //    2 [c]                     client c starts a new session (its initiation waits in its outbox)
-//    3 [c][slot][mutation]     client c's last message, mutated, to server session slot
-//    4 [slot][c][mutation]     server session slot's last message, mutated, to client c
+//    3 [c][slot][mutation]     the last message client c said, mutated, to server session slot
+//    4 [slot][c][mutation]     the last message server session slot said, mutated, to client c
 //    5 [t]                     the clock moves t * 2 s (t < 128) or (t - 127) * 100 ms
 //    6 [slot]                  tick() of server session slot
 //    7 [c]                     tick() of client c (a rekey initiation when due)
@@ -59,8 +59,9 @@ vpnsdk::PacketPool& pool() {
 
 struct End {
   std::unique_ptr<NoiseSession> s;
-  HandshakeMessages out;       // what it said last
-  bool out_genuine = false;    // out came from a genuine exchange (not mutated input)
+  HandshakeMessages out;       // what its last call said
+  Message said;                // the last message it said (ops 3/4 send it, again if need be)
+  bool said_genuine = false;   // said came from a genuine exchange (not mutated input)
   bool established = false;
   std::optional<std::string> peer;  // server: the client it named
   std::set<Message> opened;    // frames it opened (sealed bytes + type)
@@ -91,7 +92,8 @@ struct Run {
       check_status(st);
       FUZZ_CHECK(st.ok());
       FUZZ_CHECK(!e.out.empty());
-      e.out_genuine = true;
+      e.said = e.out.back();
+      e.said_genuine = true;
     }
     return e;
   }
@@ -126,7 +128,10 @@ struct Run {
     }
     if (!server && now && !e.established) FUZZ_CHECK(genuine && from_who >= 0 && w.client_accepts(from_who));
     e.established = now;
-    e.out_genuine = genuine && !e.out.empty();
+    if (!e.out.empty()) {
+      e.said = e.out.back();
+      e.said_genuine = genuine;
+    }
   }
 
   void handshake(End& e, const Message& m, bool server, bool genuine, int from_who) {
@@ -236,8 +241,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const int c = in.u8() % kWho;
         End& from = r.clients[c];
         const std::uint8_t si = in.u8();
-        Message m = from.s && !from.out.empty() ? from.out.back() : Message{};
-        const bool genuine = from.out_genuine && !mutate(in, m);
+        Message m = from.s ? from.said : Message{};
+        const bool genuine = from.said_genuine && !mutate(in, m);
         if (m.empty()) break;
         r.handshake(r.slot(si), m, true, genuine, c);
         break;
@@ -245,8 +250,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 4: {
         End& from = r.slots[in.u8() % kSlots];
         const std::uint8_t ci = in.u8();
-        Message m = from.s && !from.out.empty() ? from.out.back() : Message{};
-        const bool genuine = from.out_genuine && !mutate(in, m);
+        Message m = from.s ? from.said : Message{};
+        const bool genuine = from.said_genuine && !mutate(in, m);
         if (m.empty()) break;
         End& to = r.clients[ci % kWho];
         if (!to.s) break;
@@ -286,6 +291,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
     }
+  }
+  if (std::getenv("FUZZ_VERBOSE") != nullptr) {  // how far an input got
+    std::fprintf(stderr, "server:");
+    for (const auto& [k, v] : r.w.server.counters.values)
+      if (v != 0) std::fprintf(stderr, " %s=%llu", k.c_str(), static_cast<unsigned long long>(v));
+    for (int c = 0; c < kWho; ++c) {
+      std::fprintf(stderr, "\n%s:", who_name(c));
+      for (const auto& [k, v] : r.w.clients[c].counters.values)
+        if (v != 0) std::fprintf(stderr, " %s=%llu", k.c_str(), static_cast<unsigned long long>(v));
+    }
+    std::fprintf(stderr, "\n");
   }
   // The sessions end (while their contexts live); then every buffer is back.
   for (auto& e : r.slots) e = End{};
