@@ -28,8 +28,8 @@
 // Invariants beyond the sanitizers: the pipeline sends only to sessions that
 // are open, only known frame types, and only frames its cipher sealed (they
 // open again); every DATA frame to a session is a valid IPv4 packet no
-// longer than the MTU its WELCOME gave, a TCP SYN in it announces an MSS of
-// at most that MTU - 40; every packet to the device is valid IPv4 and no
+// longer than the MTU its WELCOME gave, a TCP SYN in it (not a fragment)
+// announces an MSS of at most that MTU - 40; every packet to the device is valid IPv4 and no
 // longer than the device's MTU; no plugin throws; after the pipeline is
 // gone every packet buffer is back in the pool (the pool is whole).
 #include <sodium.h>
@@ -84,7 +84,7 @@ void xor_bytes(Bytes& b) { g_xor->apply(b.data(), b.size()); }
 
 // The MSS option of a TCP SYN in an IPv4 packet, if any.
 std::optional<std::uint16_t> syn_mss(std::span<const std::byte> pkt, const ipv4::Header& h) {
-  if (h.protocol != 6 || (h.frag & 0x1fff) != 0) return std::nullopt;
+  if (h.protocol != 6 || (h.frag & 0x3fff) != 0) return std::nullopt;  // fragments are not clamped (mss_clamp.hpp)
   const std::size_t t = h.header_len;
   if (h.total_len < t + 20) return std::nullopt;
   const unsigned flags = std::to_integer<unsigned>(pkt[t + 13]);

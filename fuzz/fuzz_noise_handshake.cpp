@@ -20,7 +20,7 @@
 //    7 [c]                     tick() of client c (a rekey initiation when due)
 //    8 [c][slot][type][len][bytes][mutation]  client c seals, server session slot opens
 //    9 [slot][c][type][len][bytes][mutation]  server session slot seals, client c opens
-//   10 [slot][c]               the last frame that op 8/9 delivered is delivered again
+//   10 [a]                     the last frame that client (a bit 7) or server session a opened, again
 //   mutation: [count 0-3] then count x [offset][x]: x flips bits, x == 0 cuts.
 // A session that returns session_fatal is destroyed, as the host does.
 //
@@ -65,7 +65,7 @@ struct End {
   bool established = false;
   std::optional<std::string> peer;  // server: the client it named
   std::set<Message> opened;    // frames it opened (sealed bytes + type)
-  Message last_frame;          // the last frame delivered to it by op 8/9
+  Message last_frame;          // the last frame it opened (op 10 delivers it again)
   std::uint8_t last_type = 0;
 };
 
@@ -182,13 +182,13 @@ struct Run {
     p->meta.frame_type = type;
     const auto st = to.s->open(*p);
     check_status(st);
-    to.last_frame = wire;
-    to.last_type = type;
     Message key = wire;
     key.push_back(std::byte{type});
     if (st.ok()) {
       FUZZ_CHECK(plain != nullptr);              // nothing forged opens
       FUZZ_CHECK(to.opened.insert(key).second);  // nothing opens twice
+      to.last_frame = wire;  // op 10 replays it
+      to.last_type = type;
       const auto b = p->bytes();
       FUZZ_CHECK(Message(b.begin(), b.end()) == *plain);
     } else {
