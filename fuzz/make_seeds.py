@@ -106,6 +106,88 @@ def main():
         "src_loopback": bytes([0, 64]) + v["kSrcLoopback"],
     })
 
+    # fuzz_control_request: [split seed][eof bit][bytes].
+    write("fuzz_control_request", {
+        "status": bytes([0, 0]) + b"status\n",
+        "status_json_trimmed": bytes([7, 0]) + b" \tstatus json \r\n",
+        "metrics_at_eof": bytes([3, 1]) + b"metrics",
+        "reload_then_more": bytes([9, 0]) + b"reload\nstatus\n",
+        "too_long": bytes([5, 0]) + b"a" * 300 + b"\n",
+        "limit_exactly": bytes([1, 1]) + b"s" * 256,
+    })
+
+    # fuzz_noise_handshake: [settings] then ops (see the top of fuzz/fuzz_noise_handshake.cpp).
+    # op numbers: 0 raw->server, 1 raw->client, 2 client start, 3 client->server, 4 server->client,
+    # 5 clock, 6 server tick, 7 client tick, 8 data c->s, 9 data s->c, 10 replay.
+    def c2s(c, slot): return bytes([3, c, slot, 0])
+    def s2c(slot, c): return bytes([4, slot, c, 0])
+    def data(op, a, b, ftype, plain): return bytes([op, a, b, ftype, len(plain) // 8]) + plain + bytes([0, 0])
+    connect = bytes([2, 0]) + c2s(0, 0) + s2c(0, 0)
+    frames = data(8, 0, 0, 0, bytes(range(32))) + data(9, 0, 0, 1, bytes(16)) + bytes([10, 0])
+    rekey = bytes([5, 65, 7, 0]) + c2s(0, 0) + s2c(0, 0) + c2s(0, 0) + data(8, 0, 0, 0, b"after rekey.....")
+    write("fuzz_noise_handshake", {
+        "connect_and_frames": bytes([8]) + connect + frames,
+        "psk_connect": bytes([9]) + connect + frames,
+        "wrong_psk": bytes([11]) + connect + frames,
+        "stranger_and_wrong_server": bytes([16]) + bytes([2, 2]) + c2s(2, 1) + bytes([2, 3]) + c2s(3, 2) + s2c(2, 3),
+        "rekey_confirmed": bytes([24]) + connect + rekey + bytes([6, 0]),
+        "replay_to_new_session": bytes([32]) + connect + c2s(0, 1) + bytes([6, 1]),
+        "replaced_by_newer": bytes([40]) + connect + bytes([2, 0]) + c2s(0, 1) + bytes([6, 0, 6, 1]) + s2c(1, 0),
+        "rate_limited": bytes([4]) + bytes([0, 0, 0, 109]) + bytes(109) + bytes([0, 0, 0, 3]) + b"abc" +
+                        bytes([2, 1]) + c2s(1, 0) + c2s(1, 1) + bytes([0, 1, 0, 25]) + bytes(25),
+        "raw_response": bytes([48]) + bytes([1, 0, 0, 48]) + bytes(range(48)) + bytes([1, 1, 0, 5]) + b"short",
+        "mutated_initiation": bytes([56]) + bytes([2, 0, 3, 0, 0, 1, 5, 1]) + c2s(0, 0),
+        "expiry": bytes([64]) + connect + bytes([5, 90, 5, 90, 6, 0, 7, 0]),
+    })
+
+    # fuzz_noise_transport: ops 0 raw frame, 1 peer seals, 2 deliver (mutated), 3 lose n frames.
+    def seal(to, ftype, plain): return bytes([1, to, ftype, len(plain) // 4]) + plain
+    def dlv(i, flips=()): return bytes([2, i, len(flips)]) + b"".join(bytes([o, x]) for o, x in flips) + bytes([0])
+    write("fuzz_noise_transport", {
+        "seal_open_both_ways": seal(0, 0, bytes(range(64))) + seal(1, 1, b"") + dlv(0) + dlv(1),
+        "reordered": seal(0, 0, b"aaaa") + seal(0, 0, b"bbbb") + seal(0, 0, b"cccc") + dlv(2) + dlv(0) + dlv(1),
+        "replayed": seal(0, 3, b"handshake type!!") + dlv(0) + dlv(0),
+        "flipped_tag_and_id": seal(0, 0, b"xxxx") + dlv(0, [(24, 1)]) + dlv(0, [(0, 1)]) + dlv(0),
+        "behind_the_window": seal(0, 0, b"old.") + bytes([3, 0x23, 0x28]) + seal(0, 0, b"new.") + dlv(1) + dlv(0),
+        "raw_key_ids": bytes([0, 0, 3, 0, 25]) + bytes([1]) + bytes(24) + bytes([0, 1, 4, 0, 30]) + bytes([0]) + bytes(29) +
+                       bytes([0, 0, 5, 0, 3]) + b"\x01ab",
+    })
+
+    # fuzz_udp_datagram: datagrams [source][len u16][bytes]; source bit 7: fix the header, bit 6: with an index.
+    def dgram(src, d): return bytes([src]) + struct.pack(">H", len(d)) + d
+    def indexed(ftype, body, index): return struct.pack(">HBBI", len(body), ftype, 1, index) + body
+    write("fuzz_udp_datagram", {
+        "hello_then_data": dgram(0, frame(HELLO, hello())) + dgram(0, frame(DATA, ping)) + dgram(0, frame(KEEPALIVE)),
+        "handshake_from_two": dgram(1, frame(HANDSHAKE, bytes(109))) + dgram(2, frame(HANDSHAKE, bytes(109))) +
+                              dgram(1, frame(HANDSHAKE, bytes(109))),
+        "indexed": dgram(0, indexed(HELLO, hello(), 0)) + dgram(0, indexed(DATA, ping, 0)) +
+                   dgram(1, indexed(DATA, ping, 0x12345678)),
+        "bad": dgram(0, frame(DATA, ping, flags=2)) + dgram(0, frame(9, b"x")) + dgram(0, b"\0\0") + dgram(0, b"") +
+               dgram(0, frame(DATA, ping)[:-1]) + dgram(0, frame(HELLO, hello()) + b"trailing"),
+        "fixed_headers": dgram(0x80, bytes(4) + hello()) + dgram(0xc0, bytes(8) + ping) + dgram(0x81, bytes(40)),
+        "strangers_data": dgram(2, frame(DATA, ping)) + dgram(2, frame(BYE, bye(3))) + dgram(2, frame(WELCOME, welcome())),
+    })
+
+    # fuzz_datapath: ops 0 open, 1 frame, 2 HELLO, 3 DATA packet, 4 device packet, 5 closed, 6 batch, 7 raw DATA.
+    # packet fields [src][dst][proto][flags][len u16][ttl]: src/dst 0 own 1 server 2 other 3 outside;
+    # proto 0 ICMP echo, 1 TCP SYN+MSS, 2 UDP; flags 1 DF, 2 MF.
+    def pkt(src, dst, proto, flags, length, ttl=64): return bytes([src, dst, proto, flags]) + struct.pack(">H", length) + bytes([ttl])
+    def op_open(k, mtu=23): return bytes([0, k, mtu])
+    def op_hello(k, mtu=0): return bytes([2, k]) + struct.pack(">H", mtu)
+    two = op_open(0) + op_hello(0) + op_open(1, 0) + op_hello(1, 1280)
+    write("fuzz_datapath", {
+        "ping_the_server": op_open(0) + op_hello(0) + bytes([3, 0]) + pkt(0, 1, 0, 0, 84),
+        "between_clients": two + bytes([3, 0]) + pkt(0, 2, 0, 0, 1400) + bytes([3, 1]) + pkt(0, 2, 2, 0, 100),
+        "too_big_df_and_fragments": two + bytes([3, 0]) + pkt(0, 2, 2, 1, 1500) + bytes([3, 0]) + pkt(0, 2, 2, 0, 3000),
+        "syn_clamped": two + bytes([3, 0]) + pkt(0, 2, 1, 1, 44, 90),
+        "device_to_client": two + bytes([4, 0]) + pkt(3, 0, 2, 0, 1200) + bytes([4, 1]) + pkt(3, 0, 1, 1, 44, 100),
+        "to_outside_and_spoofed": two + bytes([3, 0]) + pkt(0, 3, 2, 0, 200) + bytes([3, 0]) + pkt(3, 1, 0, 0, 84),
+        "batch_then_close": two + bytes([6, 0, 40]) + pkt(0, 2, 0, 0, 84) + bytes([5, 1]) + bytes([3, 0]) + pkt(0, 2, 0, 0, 84),
+        "control_frames": op_open(2) + op_hello(2) + bytes([1, 2, KEEPALIVE, 0, 0]) + bytes([1, 2, BYE, 0, 1, 3]) +
+                          bytes([1, 2, HELLO, 0, 12]) + hello() + bytes([1, 3, DATA, 0, 4]) + b"abcd",
+        "data_before_hello": op_open(3) + bytes([3, 3]) + pkt(0, 1, 0, 0, 84) + bytes([7, 3, 1, 0, 20]) + bytes(20),
+    })
+
     # fuzz_manifest: the stock manifests and two that use more of the format.
     full_server = b"""# every [host] setting, a second responder and --set overrides
 #set transport.port=5001

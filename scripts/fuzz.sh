@@ -5,7 +5,7 @@
 # repository is never modified). Exits non-zero on any finding, printing
 # the crashing input and the command that reproduces it.
 #
-#   bash scripts/fuzz.sh                      # every target, 30 s each
+#   bash scripts/fuzz.sh                      # every target, 30 s each (9 targets, 2 at a time: ~2.5 min)
 #   FUZZ_SECONDS=300 bash scripts/fuzz.sh fuzz_frames
 #
 # Environment: FUZZ_SECONDS (default 30) per target; FUZZ_JOBS targets at
@@ -15,7 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-all_targets=(fuzz_frames fuzz_protocol fuzz_ipv4_echo fuzz_manifest)
+all_targets=(fuzz_frames fuzz_protocol fuzz_ipv4_echo fuzz_manifest fuzz_control_request
+  fuzz_noise_handshake fuzz_noise_transport fuzz_udp_datagram fuzz_datapath)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 seconds=${FUZZ_SECONDS:-30}
@@ -24,13 +25,16 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 jobs=${FUZZ_JOBS:-2}
 [ "$jobs" -gt "$(nproc)" ] && jobs=$(nproc)
 
-# -max_len per target: a few frames / a jumbo IPv4 packet / a body / a manifest.
+# -max_len per target: a few frames / a jumbo IPv4 packet / a body / a
+# manifest / a request line / a few dozen operations or datagrams.
 max_len_of() {
   case "$1" in
     fuzz_frames) echo 16384 ;;
     fuzz_ipv4_echo) echo 9218 ;;
     fuzz_protocol) echo 1024 ;;
     fuzz_manifest) echo 4096 ;;
+    fuzz_control_request) echo 1024 ;;
+    fuzz_noise_handshake) echo 2048 ;;
     *) echo 4096 ;;
   esac
 }

@@ -3,6 +3,7 @@
 #include "vpnhost/control_socket.hpp"
 
 #include "reply_and_close.hpp"
+#include "vpnhost/control_request.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -94,7 +95,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   local::socket sock;
   boost::asio::steady_timer timer;
   std::array<char, 128> chunk{};
-  std::string request, reply;
+  ControlRequestReader request;  // the request line, as it arrives (control_request.hpp)
+  std::string reply;
 
   void start() {
     timer.expires_after(shared->timeout);
@@ -109,17 +111,16 @@ struct Connection : std::enable_shared_from_this<Connection> {
   void read() {
     sock.async_read_some(boost::asio::buffer(chunk), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                               std::size_t n) {
-      self->request.append(self->chunk.data(), n);
-      const auto nl = self->request.find('\n');
-      if (nl != std::string::npos) {
-        self->request.resize(nl);
-        return self->answer();
+      using Result = ControlRequestReader::Result;
+      switch (self->request.add(std::string_view(self->chunk.data(), n), ec == boost::asio::error::eof)) {
+        case Result::ready:
+          return self->answer();
+        case Result::too_long:
+          self->reply = ControlRequestReader::too_long_answer();
+          return self->send();
+        case Result::need_more:
+          break;
       }
-      if (self->request.size() > ControlServer::kMaxRequest) {
-        self->reply = "error: request longer than " + std::to_string(ControlServer::kMaxRequest) + " bytes\n";
-        return self->send();
-      }
-      if (ec == boost::asio::error::eof) return self->answer();
       if (ec) {
         self->timer.cancel();
         return;
@@ -129,15 +130,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   }
 
   void answer() {
-    if (request.size() > ControlServer::kMaxRequest) {
-      reply = "error: request longer than " + std::to_string(ControlServer::kMaxRequest) + " bytes\n";
-      return send();
-    }
-    while (!request.empty() && (request.back() == '\r' || request.back() == ' ' || request.back() == '\t'))
-      request.pop_back();
-    while (!request.empty() && (request.front() == ' ' || request.front() == '\t')) request.erase(0, 1);
     try {
-      reply = shared->handler(request);
+      reply = shared->handler(request.request());
     } catch (const std::exception& e) {
       reply = std::string("error: ") + e.what() + "\n";
     } catch (...) {
@@ -165,6 +159,8 @@ void accept_next(const std::shared_ptr<ControlServer::Shared>& shared) {
 }
 
 }  // namespace
+
+static_assert(ControlServer::kMaxRequest == ControlRequestReader::kMaxRequest);
 
 ControlServer::ControlServer(boost::asio::io_context& io, Handler handler, std::chrono::milliseconds timeout)
     : shared_(std::make_shared<Shared>(io)) {

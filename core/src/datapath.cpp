@@ -61,10 +61,14 @@ void Pipeline::deliver_local(vpnsdk::SessionId from, vpnsdk::PacketPtr p) {
       return route_packet(0, std::move(p), true);
     }
   }
-  // With a device (a gateway), the host's own kernel gets what no responder took.
+  // With a device (a gateway), the host's own kernel gets what no responder
+  // took: through forward(), so the device's MTU (fragmentation, "needs
+  // fragmentation" for DF) and MSS clamping apply as to any packet for it.
   if (device_ != nullptr && device_started_) {
-    to_device_.push_back(std::move(p));
-    return;
+    vpnsdk::ipv4::Header h;
+    if (auto problem = vpnsdk::ipv4::parse(p->bytes(), h); problem != vpnsdk::ipv4::Problem::none)
+      return drop(vpnsdk::ipv4::problem_name(problem), find(from));  // a responder that passed broke it
+    return forward(from, 0, nullptr, std::move(p), h);
   }
   drop("local_unclaimed", find(from));
 }
