@@ -43,14 +43,14 @@ std::size_t parse_cmsgs(const msghdr& h, LocalAddr& local) noexcept {
     } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
       in_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      local.level = IPPROTO_IP;
+      local.family = AF_INET;
       local.v4 = pi.ipi_addr;  // the header's destination address
       local.ifindex = 0;
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
                c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
       in6_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      local.level = IPPROTO_IPV6;
+      local.family = AF_INET6;
       local.v6 = pi.ipi6_addr;
       // A link-local address exists per interface: name it; otherwise the route decides.
       local.ifindex = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? static_cast<int>(pi.ipi6_ifindex) : 0;
@@ -61,7 +61,7 @@ std::size_t parse_cmsgs(const msghdr& h, LocalAddr& local) noexcept {
 
 // Appends the cmsg that sends from `src` at `c`; returns its space.
 std::size_t put_pktinfo(cmsghdr* c, const LocalAddr& src) noexcept {
-  if (src.level == IPPROTO_IP) {
+  if (src.family == AF_INET) {
     in_pktinfo pi{};
     pi.ipi_spec_dst = src.v4;  // the source address; ipi_ifindex 0: the route picks the interface
     c->cmsg_level = IPPROTO_IP;

@@ -294,3 +294,38 @@ TEST_CASE("client and server: connected through the round trip, a lost COOKIE is
   CHECK(c.sink.violations.empty());
   CHECK(srv.sink.violations.empty());
 }
+
+TEST_CASE("listen = \"0.0.0.0\" / \"::\": replies (COOKIE and session) leave from the address the client sent to",
+          "[transport_udp][pktinfo]") {
+  for (const char* listen : {"0.0.0.0", "::"}) {
+    INFO("listen " << listen);
+    Rig rig;
+    const std::uint16_t port = free_port();
+    Instance& srv = rig.make({{"listen", std::string(listen)}, {"port", std::int64_t{port}}});
+    REQUIRE(srv.plugin != nullptr);
+    if (!srv.start().ok()) {
+      WARN("SKIPPED: cannot listen on " << listen);
+      continue;
+    }
+    // Every 127/8 address is local: the client talks to 127.0.0.3, which the
+    // kernel would never pick as the source of a reply to 127.0.0.1.
+    RawPeer a(rig.io());
+    const udp::endpoint to(boost::asio::ip::make_address("127.0.0.3"), port);
+    a.sock.send_to(boost::asio::buffer(encode_with_cookie(HELLO, pattern(12, 1), 0, kZero)), to);
+    REQUIRE(rig.run_until([&] { return a.got.size() == 1; }));
+    CHECK(a.last_from.address().to_string() == "127.0.0.3");
+    const Bytes c = cookie_of(a.got[0]);
+    REQUIRE(c.size() == 16);
+    a.sock.send_to(boost::asio::buffer(encode_with_cookie(HELLO, pattern(12, 1), 0, c)), to);
+    REQUIRE(rig.run_until([&] { return srv.sink.frames_.size() == 1; }));
+    // Several datagrams at once (a GSO run where the kernel offers it): all from 127.0.0.3.
+    std::vector<PacketPtr> v;
+    for (int i = 0; i < 8; ++i) {
+      v.push_back(srv.frame(DATA, pattern(100, i)));
+    }
+    REQUIRE(srv.send(srv.session(), v).ok());
+    REQUIRE(rig.run_until([&] { return a.got.size() == 9; }));
+    CHECK(a.last_from.address().to_string() == "127.0.0.3");
+    CHECK(srv.counter("pktinfo_fallbacks") == 0);
+  }
+}
