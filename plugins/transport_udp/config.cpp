@@ -7,7 +7,7 @@
 
 namespace transport_udp {
 
-const std::array<vpnsdk::OptionSpec, 18> kOptions{{
+const std::array<vpnsdk::OptionSpec, 20> kOptions{{
     {"listen", vpnsdk::OptionType::string, "",
      "address to listen on (server mode), e.g. \"0.0.0.0\" or \"::\"; exactly one of listen/connect"},
     {"connect", vpnsdk::OptionType::string, "",
@@ -42,6 +42,12 @@ const std::array<vpnsdk::OptionSpec, 18> kOptions{{
      "server: sessions at most; datagrams that would open one more are dropped"},
     {"new_sessions_per_second", vpnsdk::OptionType::integer, "1000",
      "server: new sessions per second at most (token bucket, burst of the same size; 0: no limit)"},
+    {"new_sessions_per_source", vpnsdk::OptionType::integer, "50",
+     "server: new sessions per second from one proven source (an IPv4 address, an IPv6 /64; token bucket, burst "
+     "of the same size; 0: no per-source limit)"},
+    {"cookies", vpnsdk::OptionType::boolean, "true",
+     "server: a new source must prove its address by echoing a cookie before a session opens (protocol.md "
+     "11.7); client: send the cookie field until the server answers (false: for a server without cookies)"},
     {"open_on", vpnsdk::OptionType::string_list, "hello, handshake",
      "server: frame types that open a session for an unknown source (hello, handshake, or any)"},
 }};
@@ -90,6 +96,8 @@ Config parse_config(const vpnsdk::Options& o) {
   c.keepalive = std::chrono::seconds(ranged(o, "keepalive", 0, 3600));
   c.max_sessions = static_cast<std::size_t>(ranged(o, "max_sessions", 1, 1 << 20));
   c.new_sessions_per_second = static_cast<unsigned>(ranged(o, "new_sessions_per_second", 0, 1000000));
+  c.new_sessions_per_source = static_cast<unsigned>(ranged(o, "new_sessions_per_source", 0, 1000000));
+  c.cookies = o.boolean("cookies");
   c.open_types = 0;
   for (const std::string& t : o.list("open_on")) {
     if (t == "any") c.open_types |= 0xfeu;  // types 1..7

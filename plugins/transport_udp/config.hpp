@@ -10,7 +10,7 @@
 
 namespace transport_udp {
 
-extern const std::array<vpnsdk::OptionSpec, 18> kOptions;
+extern const std::array<vpnsdk::OptionSpec, 20> kOptions;
 
 struct Config {
   std::string listen;   // server mode when non-empty (numeric address)
@@ -30,6 +30,10 @@ struct Config {
   std::chrono::seconds keepalive{0};  // empty datagram after this long without sending (0: off)
   std::size_t max_sessions = 4096;
   unsigned new_sessions_per_second = 1000;  // 0: no limit
+  unsigned new_sessions_per_source = 50;    // per proven source (IPv4 address, IPv6 /64); 0: no limit
+  // Server: a new source must echo a cookie (cookie.hpp) before a session
+  // opens; client: carry the cookie field until the server answered.
+  bool cookies = true;
   // Frame types (bit 1 << type) whose datagram opens a server session for an
   // unknown source; others from unknown sources are dropped.
   std::uint32_t open_types = (1u << 1) | (1u << 7);

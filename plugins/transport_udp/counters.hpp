@@ -41,7 +41,16 @@ struct UdpCounters {
         path_candidates(c.counter("path_candidates")),
         paths_adopted(c.counter("paths_adopted")),
         paths_stale(c.counter("paths_stale")),
-        source_rebinds(c.counter("source_rebinds")) {}
+        source_rebinds(c.counter("source_rebinds")),
+        cookies_sent(c.counter("cookies_sent")),
+        cookies_valid(c.counter("cookies_valid")),
+        cookies_invalid(c.counter("cookies_invalid")),
+        cookie_requests_small(c.counter("cookie_requests_small")),
+        cookie_replies_dropped(c.counter("cookie_replies_dropped")),
+        source_rate_limited(c.counter("source_rate_limited")),
+        cookies_received(c.counter("cookies_received")),
+        cookie_resends(c.counter("cookie_resends")),
+        pktinfo_fallbacks(c.counter("pktinfo_fallbacks")) {}
 
   std::uint64_t& sessions_opened;
   std::uint64_t& sessions_closed;
@@ -77,6 +86,16 @@ struct UdpCounters {
   std::uint64_t& paths_adopted;     // server: adopt_path() moved a session to its new source (roaming)
   std::uint64_t& paths_stale;       // server: adopt_path() with a token that is no longer the candidate's
   std::uint64_t& source_rebinds;    // client: new socket after the old one's source address went away
+  // Address proof (cookie.hpp, protocol.md 11.7)
+  std::uint64_t& cookies_sent;           // server: COOKIE datagrams sent to unproven sources
+  std::uint64_t& cookies_valid;          // server: datagrams whose cookie proved their source (a session may open)
+  std::uint64_t& cookies_invalid;        // server: a nonzero cookie that is not the source's (forged, expired): a new COOKIE
+  std::uint64_t& cookie_requests_small;  // server: unproven datagram smaller than a COOKIE datagram: dropped unanswered
+  std::uint64_t& cookie_replies_dropped; // server: COOKIE not sent, the send queue is busy with other traffic
+  std::uint64_t& source_rate_limited;    // server: proven source over new_sessions_per_source: dropped
+  std::uint64_t& cookies_received;       // client: COOKIE datagrams from the server
+  std::uint64_t& cookie_resends;         // client: datagrams sent again at once with a new cookie
+  std::uint64_t& pktinfo_fallbacks;      // server: a reply's source address was refused, sent without it
 };
 
 }  // namespace transport_udp

@@ -28,16 +28,56 @@ bool same_destination(const Peer& a, const Peer& b) noexcept {
   return a.valid() == b.valid() && (!a.valid() || a == b);
 }
 
-// The segment size of a GRO train (cmsg UDP_GRO), or 0.
-std::size_t gro_segment_size(const msghdr& h) noexcept {
+bool same_source(const LocalAddr& a, const LocalAddr& b) noexcept { return a == b; }
+
+// The segment size of a GRO train (cmsg UDP_GRO, or 0) and the local
+// address the datagram was sent to (IP_PKTINFO / IPV6_PKTINFO).
+std::size_t parse_cmsgs(const msghdr& h, LocalAddr& local) noexcept {
+  std::size_t seg = 0;
+  if (h.msg_control == nullptr) return 0;
   for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
     if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
       int v = 0;
       std::memcpy(&v, CMSG_DATA(c), sizeof v);
-      return v > 0 ? static_cast<std::size_t>(v) : 0;
+      seg = v > 0 ? static_cast<std::size_t>(v) : 0;
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
+      in_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      local.family = AF_INET;
+      local.v4 = pi.ipi_addr;  // the header's destination address
+      local.ifindex = 0;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+               c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
+      in6_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      local.family = AF_INET6;
+      local.v6 = pi.ipi6_addr;
+      // A link-local address exists per interface: name it; otherwise the route decides.
+      local.ifindex = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? static_cast<int>(pi.ipi6_ifindex) : 0;
     }
   }
-  return 0;
+  return seg;
+}
+
+// Appends the cmsg that sends from `src` at `c`; returns its space.
+std::size_t put_pktinfo(cmsghdr* c, const LocalAddr& src) noexcept {
+  if (src.family == AF_INET) {
+    in_pktinfo pi{};
+    pi.ipi_spec_dst = src.v4;  // the source address; ipi_ifindex 0: the route picks the interface
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof pi);
+  }
+  in6_pktinfo pi{};
+  pi.ipi6_addr = src.v6;
+  pi.ipi6_ifindex = static_cast<unsigned>(src.ifindex);
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof pi);
+  std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  return CMSG_SPACE(sizeof pi);
 }
 }  // namespace
 
@@ -59,7 +99,7 @@ DatagramSocket::DatagramSocket(boost::asio::io_context& io, vpnsdk::PacketPool& 
       siov_(cfg.gso ? std::max(cfg.send_batch, std::min(cfg.send_batch * kGsoMaxSegments, kSendIovecs))
                     : cfg.send_batch),
       smsg_datagrams_(cfg.send_batch),
-      sctl_(cfg.gso ? cfg.send_batch : 0) {
+      sctl_(cfg.send_batch) {
   rx_.reserve(cfg.recv_batch);
 }
 
@@ -110,12 +150,30 @@ void DatagramSocket::enable_offloads() {
   }
 }
 
+// Bound to 0.0.0.0 or ::, the socket serves every local address: the kernel
+// tells each datagram's destination address (IPV6_RECVPKTINFO also does for
+// IPv4 on a dual-stack socket, as an IPv4-mapped address), and the replies
+// name it as their source, so that a client that sent to one of several
+// addresses hears from that one (its connected socket drops the others).
+void DatagramSocket::enable_pktinfo(const udp::endpoint& local) {
+  if (!local.address().is_unspecified()) return;  // one address: the kernel answers from it anyway
+  const int fd = sock_.native_handle();
+  const int one = 1;
+  const bool v6 = local.address().is_v6();
+  pktinfo_ = ::setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVPKTINFO : IP_PKTINFO, &one,
+                          sizeof one) == 0;
+  if (!pktinfo_) log_.warn("cannot ask for datagrams' local addresses ({}): replies leave from the address "
+                           "the kernel picks", std::strerror(errno));
+  if (pktinfo_ && rctl_.size() < bufs_.size()) rctl_.resize(bufs_.size());
+}
+
 boost::system::error_code DatagramSocket::open_listen(const udp::endpoint& local) {
   boost::system::error_code ec;
   sock_.open(local.protocol(), ec);
   if (!ec && local.address().is_v6() && local.address().is_unspecified())
     sock_.set_option(boost::asio::ip::v6_only(false), ec);  // "::" serves IPv4 clients too
   if (!ec) ec = configure();
+  if (!ec) enable_pktinfo(local);
   if (!ec) sock_.bind(local, ec);
   if (ec) {
     boost::system::error_code ignored;
@@ -168,7 +226,7 @@ void DatagramSocket::wait_readable() {
     if (ec) {
       if (ec == boost::asio::error::operation_aborted) return;
       ++n_.recv_errors;
-      log_.debug("waiting to receive: {}", ec.message());
+      if (lim_.allow(log_, spdlog::level::debug)) log_.debug("waiting to receive: {}{}", ec.message(), lim_.suffix());
     }
     read_some();
   });
@@ -218,6 +276,8 @@ int DatagramSocket::receive_batch() {
     if (gro_) {
       riov_[2 * k + 1] = {rspill_.get() + k * rspill_size_, rspill_size_};
       h.msg_iovlen = rspill_size_ > 0 ? 2 : 1;
+    }
+    if (gro_ || pktinfo_) {
       h.msg_control = &rctl_[k];
       h.msg_controllen = sizeof(Control);
     }
@@ -229,7 +289,7 @@ int DatagramSocket::receive_batch() {
     if (err == EAGAIN || err == EWOULDBLOCK) return 0;
     if (err == EINTR) return 1;
     ++n_.recv_errors;
-    if (log_.should_log(spdlog::level::debug)) log_.debug("recvmmsg: {}", std::strerror(err));
+    if (lim_.allow(log_, spdlog::level::debug)) log_.debug("recvmmsg: {}{}", std::strerror(err), lim_.suffix());
     std::weak_ptr<int> weak = alive_;
     owner_.on_socket_error(*this, err);  // from the loop: may close us
     if (weak.expired() || closed_) return -1;
@@ -258,10 +318,13 @@ void DatagramSocket::take_datagram(std::size_t i) {
   const std::size_t len = m.msg_len;
   const std::size_t room = b->tailroom();
   const bool truncated = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
-  const std::size_t seg = gro_ ? gro_segment_size(m.msg_hdr) : 0;
+  LocalAddr local;
+  const std::size_t seg0 = parse_cmsgs(m.msg_hdr, local);
+  const std::size_t seg = gro_ ? seg0 : 0;
+  if (!pktinfo_) local = {};
   if (seg == 0 || len <= seg || truncated) {
     b->put(std::min(len, room));
-    rx_.push_back({std::move(b), from, truncated || len > room});  // longer than a buffer: oversize
+    rx_.push_back({std::move(b), from, local, truncated || len > room});  // longer than a buffer: oversize
     return;
   }
   ++n_.gro_trains;
@@ -270,13 +333,13 @@ void DatagramSocket::take_datagram(std::size_t i) {
   if (seg > room) {  // every datagram of the train is larger than a buffer
     n_.oversize += count - 1;
     b->put(room);
-    rx_.push_back({std::move(b), from, true});
+    rx_.push_back({std::move(b), from, local, true});
     return;
   }
   const std::byte* head = b->data();  // the train's first `room` bytes
   const std::byte* spill = rspill_.get() + i * rspill_size_;
   b->put(seg);
-  rx_.push_back({std::move(b), from, false});
+  rx_.push_back({std::move(b), from, local, false});
   for (std::size_t off = seg; off < len; off += seg) {
     const std::size_t n = std::min(seg, len - off);
     vpnsdk::PacketPtr c = pool_.acquire();
@@ -292,7 +355,7 @@ void DatagramSocket::take_datagram(std::size_t i) {
     const std::size_t in_head = off < room ? std::min(n, room - off) : 0;
     if (in_head > 0) std::memcpy(to, head + off, in_head);
     if (n > in_head) std::memcpy(to + in_head, spill + (off + in_head - room), n - in_head);
-    rx_.push_back({std::move(c), from, false});
+    rx_.push_back({std::move(c), from, local, false});
   }
 }
 
@@ -311,9 +374,9 @@ int DatagramSocket::drop_one() {
 
 // ---- send ------------------------------------------------------------------
 
-bool DatagramSocket::enqueue(vpnsdk::PacketPtr buf, const Peer* to) {
+bool DatagramSocket::enqueue(vpnsdk::PacketPtr buf, const Peer* to, const LocalAddr* src) {
   if (closed_ || !buf || txq_.size() >= cfg_.max_queue_frames) return false;
-  txq_.push_back({std::move(buf), to != nullptr ? *to : Peer{}});
+  txq_.push_back({std::move(buf), to != nullptr ? *to : Peer{}, src != nullptr && pktinfo_ ? *src : LocalAddr{}});
   return true;
 }
 
@@ -340,7 +403,9 @@ std::size_t DatagramSocket::build_send_batch() {
       while (count < kGsoMaxSegments && qi + count < txq_.size() && iv < siov_.size()) {
         const TxEntry& e = txq_[qi + count];
         const std::size_t n = e.buf->size();
-        if (n == 0 || n > seg || total + n > kGsoMaxBytes || !same_destination(e.to, first.to)) break;
+        if (n == 0 || n > seg || total + n > kGsoMaxBytes || !same_destination(e.to, first.to) ||
+            !same_source(e.src, first.src))
+          break;
         siov_[iv++] = {e.buf->data(), n};
         ++count;
         total += n;
@@ -348,15 +413,24 @@ std::size_t DatagramSocket::build_send_batch() {
       }
     }
     m.msg_hdr.msg_iovlen = count;
-    if (count > 1) {
-      m.msg_hdr.msg_control = &sctl_[msgs];
-      m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+    if (count > 1 || first.src.valid()) {
+      Control& ctl = sctl_[msgs];
+      std::memset(&ctl, 0, sizeof ctl);
+      m.msg_hdr.msg_control = &ctl;
+      m.msg_hdr.msg_controllen = sizeof ctl;
       cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
-      c->cmsg_level = SOL_UDP;
-      c->cmsg_type = UDP_SEGMENT;
-      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-      const auto size = static_cast<std::uint16_t>(seg);
-      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      std::size_t used = 0;
+      if (count > 1) {
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        const auto size = static_cast<std::uint16_t>(seg);
+        std::memcpy(CMSG_DATA(c), &size, sizeof size);
+        used += CMSG_SPACE(sizeof(std::uint16_t));
+        c = CMSG_NXTHDR(&m.msg_hdr, c);
+      }
+      if (first.src.valid()) used += put_pktinfo(c, first.src);
+      m.msg_hdr.msg_controllen = used;
     }
     smsg_datagrams_[msgs++] = count;
     qi += count;
@@ -409,11 +483,21 @@ void DatagramSocket::flush() {
       wait_writable();
       return;
     }
+    if (txq_.front().src.valid() && (err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH)) {
+      // The source address is gone (or not ours for that route): send
+      // from whatever address the kernel picks rather than not at all.
+      ++n_.pktinfo_fallbacks;
+      if (lim_.allow(log_, spdlog::level::debug))
+        log_.debug("sending from {} refused ({}): from the kernel's choice{}", txq_.front().src.text(),
+                   std::strerror(err), lim_.suffix());
+      for (std::size_t j = 0; j < smsg_datagrams_[0] && j < txq_.size(); ++j) txq_[j].src = {};
+      continue;
+    }
     if (smsg_datagrams_[0] > 1 && gso_refused(err)) continue;
     // The kernel refused the first datagram (no route, too big, ICMP error
     // reported here, ...): drop it and go on with the rest.
     ++n_.send_errors;
-    if (log_.should_log(spdlog::level::trace)) log_.trace("sendmmsg: {}", std::strerror(err));
+    if (lim_.allow(log_, spdlog::level::trace)) log_.trace("sendmmsg: {}{}", std::strerror(err), lim_.suffix());
     txq_.pop_front();
     if (plain_next_ > 0) --plain_next_;
     // Port unreachable; or the source address is gone (the owner may move on to a new socket).

@@ -31,6 +31,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "log_limit.hpp"
 #include "peer.hpp"
 #include "vpnsdk/log.hpp"
 #include "vpnsdk/packet.hpp"
@@ -40,6 +41,7 @@ namespace transport_udp {
 struct RxDatagram {
   vpnsdk::PacketPtr buf;  // data() is the whole datagram
   Peer from;
+  LocalAddr local;  // the address it was sent to (only on a socket bound to 0.0.0.0 or ::)
   bool truncated = false;  // larger than the buffer (MSG_TRUNC)
 };
 
@@ -74,15 +76,17 @@ class DatagramSocket {
   void start_receiving();
 
   // Queues one datagram (buf->data() .. size() is all of it) for `to`, or
-  // for the connected peer when `to` is nullptr. False (buffer released):
+  // for the connected peer when `to` is nullptr, from the local address
+  // `src` (nullptr or !valid(): the kernel picks). False (buffer released):
   // the queue is full or the socket is closed.
-  bool enqueue(vpnsdk::PacketPtr buf, const Peer* to);
+  bool enqueue(vpnsdk::PacketPtr buf, const Peer* to, const LocalAddr* src = nullptr);
   // Hands the queue to the kernel as far as it takes it.
   void flush();
   std::size_t queued() const noexcept { return txq_.size(); }
   bool closed() const noexcept { return closed_; }
   bool gso() const noexcept { return gso_; }  // UDP_SEGMENT in use (false after the kernel refused it)
   bool gro() const noexcept { return gro_; }  // UDP_GRO enabled on this socket
+  bool pktinfo() const noexcept { return pktinfo_; }  // local addresses are reported and used (wildcard bind)
   udp::endpoint local_endpoint() const;
   // Closes the socket and releases every buffer; no callback after this.
   void close() noexcept;
@@ -91,15 +95,18 @@ class DatagramSocket {
   struct TxEntry {
     vpnsdk::PacketPtr buf;
     Peer to;  // !valid(): the connected peer
+    LocalAddr src;  // !valid(): the kernel picks the source address
   };
 
-  // One UDP_SEGMENT (or UDP_GRO) cmsg: a u16 (an int for GRO) fits in this.
+  // The cmsgs of one message: UDP_SEGMENT (a u16) or UDP_GRO (an int), and
+  // IP_PKTINFO or IPV6_PKTINFO.
   struct alignas(cmsghdr) Control {
-    unsigned char bytes[CMSG_SPACE(sizeof(int))];
+    unsigned char bytes[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))];
   };
 
   boost::system::error_code configure();
   void enable_offloads();
+  void enable_pktinfo(const udp::endpoint& local);
   void wait_readable();
   void read_some();
   int receive_batch();  // >0: got some (read on), 0: nothing more now, <0: closed
@@ -124,7 +131,9 @@ class DatagramSocket {
   bool gso_ = false;            // UDP_SEGMENT on send
   bool gso_worked_ = false;     // a GSO send has succeeded on this socket
   bool gro_ = false;            // UDP_GRO on receive
-  std::size_t plain_next_ = 0;  // front datagrams to send one per message (a refused GSO message)
+  bool pktinfo_ = false;        // IP_PKTINFO / IPV6_RECVPKTINFO (bound to a wildcard address)
+  std::size_t plain_next_ = 0;
+  LogLimit lim_;  // errors a stranger's datagrams (or ICMP errors for them) can cause  // front datagrams to send one per message (a refused GSO message)
 
   std::vector<vpnsdk::PacketPtr> bufs_;  // receive buffers, refilled from the pool
   std::vector<mmsghdr> rmsgs_;

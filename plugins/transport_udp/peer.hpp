@@ -97,6 +97,32 @@ struct Peer {
   }
 };
 
+// The local address a datagram was sent to (IP_PKTINFO / IPV6_PKTINFO on
+// receive), kept so that replies leave from it (the same cmsg on send): a
+// server listening on 0.0.0.0 or :: with several addresses answers each
+// client from the address the client talks to. !valid(): the kernel picks.
+struct LocalAddr {
+  int family = 0;  // 0: none; AF_INET (in_pktinfo, IPPROTO_IP) or AF_INET6 (in6_pktinfo, IPPROTO_IPV6)
+  in_addr v4{};    // AF_INET: the address
+  in6_addr v6{};   // AF_INET6: the address (IPv4-mapped for IPv4 on a dual-stack socket)
+  int ifindex = 0;  // IPv6 link-local only: the interface (else 0: the route decides)
+
+  bool valid() const noexcept { return family != 0; }
+  bool operator==(const LocalAddr& o) const noexcept {
+    if (family != o.family) return false;
+    if (family == AF_INET) return v4.s_addr == o.v4.s_addr;
+    if (family == AF_INET6) return ifindex == o.ifindex && std::memcmp(&v6, &o.v6, sizeof v6) == 0;
+    return true;
+  }
+  std::string text() const {
+    char t[INET6_ADDRSTRLEN] = "-";
+    if (family == AF_INET) inet_ntop(AF_INET, &v4, t, sizeof t);
+    else if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6)) inet_ntop(AF_INET, v6.s6_addr + 12, t, sizeof t);
+    else if (family == AF_INET6) inet_ntop(AF_INET6, &v6, t, sizeof t);
+    return t;
+  }
+};
+
 struct PeerHash {
   std::size_t operator()(const Peer& p) const noexcept { return p.hash(); }
 };

@@ -46,11 +46,12 @@ UdpTransport::Session* UdpTransport::session_by_index(RxDatagram& d, std::uint32
   if (s == nullptr || d.from == s->peer) return s;
   if (!(s->candidate == d.from) || s->candidate_token == 0) {
     s->candidate = d.from;
+    s->candidate_local = d.local;
     if (++next_token_ == 0) ++next_token_;
     s->candidate_token = next_token_;
-    if (log_->should_log(spdlog::level::debug))
-      log_->debug("session {} ({}): datagrams from {} too; it moves there once one authenticates", s->info.id,
-                  s->peer.text(), d.from.text());
+    if (lim_path_.allow(*log_, spdlog::level::debug))
+      log_->debug("session {} ({}): datagrams from {} too; it moves there once one authenticates{}", s->info.id,
+                  s->peer.text(), d.from.text(), lim_path_.suffix());
   }
   ++n_.path_candidates;
   d.buf->meta.path = s->candidate_token;
@@ -72,6 +73,7 @@ std::optional<vpnsdk::Endpoint> UdpTransport::adopt_path(vpnsdk::SessionId id, s
     // cannot be two clients): the datagrams from there are this session's now.
     by_peer_[s->candidate] = id;
     s->peer = s->candidate;
+    s->local = s->candidate_local;
     s->info.peer = s->peer.endpoint();
     s->adopted_token = path;
     s->candidate = Peer{};

@@ -44,7 +44,10 @@ UdpTransport::UdpTransport(const vpnsdk::HostContext& ctx)
       connect_timer_(io_),
       close_timer_(io_),
       keepalive_timer_(io_),
-      tokens_(cfg_.new_sessions_per_second) {}
+      tokens_(cfg_.new_sessions_per_second),
+      by_source_(cfg_.new_sessions_per_source) {
+  if (cfg_.server() && cfg_.cookies) jar_.emplace();
+}
 
 UdpTransport::~UdpTransport() {
   try {
@@ -125,6 +128,17 @@ Status UdpTransport::send(vpnsdk::SessionId id, vpnsdk::Batch frames) {
         continue;
       }
       encode_prefix(head, static_cast<std::uint16_t>(body), type, indexed, s->index);
+      if (!cfg_.server() && cfg_.cookies && !heard_) {
+        // Until the server answered, every datagram carries the cookie field
+        // (zero until a COOKIE came): the server needs it before it opens the
+        // session, and it makes the datagram at least as large as a COOKIE.
+        f = with_cookie_field(std::move(f), body, type, s->index);
+        if (!f) {
+          ++n_.pool_exhausted;
+          continue;
+        }
+        opener_.assign(f->bytes().begin(), f->bytes().end());
+      }
       const bool rtx = s->ctl.on_send(type, f->bytes());
       // BYE goes out twice: nothing answers it, and a lost one would leave
       // the peer waiting for its idle timeout.
@@ -133,12 +147,12 @@ Status UdpTransport::send(vpnsdk::SessionId id, vpnsdk::Batch frames) {
         again = pool_.acquire();
         if (again && !again->append(f->bytes())) again.reset();
       }
-      if (!sock->enqueue(std::move(f), dest(*s))) {
+      if (!sock->enqueue(std::move(f), dest(*s), &s->local)) {
         ++n_.queue_drops;
         overflow = true;
         continue;
       }
-      if (again && !sock->enqueue(std::move(again), dest(*s))) ++n_.queue_drops;
+      if (again && !sock->enqueue(std::move(again), dest(*s), &s->local)) ++n_.queue_drops;
       if (rtx) arm_retransmit(*s, true);
     }
     s->last_tx = Clock::now();
@@ -165,7 +179,8 @@ void UdpTransport::close(vpnsdk::SessionId id, const Status& why) {
     }
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
-    log_->debug("session {} ({}): closing: {}", id, s->peer.text(), why.message);
+    if (lim_session_.allow(*log_, spdlog::level::debug))
+      log_->debug("session {} ({}): closing: {}{}", id, s->peer.text(), why.message, lim_session_.suffix());
     if (cfg_.server()) {
       // Its queued datagrams carry their destination: they still go out.
       if (auto p = by_peer_.find(s->peer); p != by_peer_.end() && p->second == id) by_peer_.erase(p);
@@ -244,6 +259,23 @@ Status UdpTransport::listen() {
   return {};
 }
 
+// A source that echoed a valid cookie may open a session if neither its
+// own bucket (new_sessions_per_source; an IPv4 address, an IPv6 /64) nor
+// the global one (new_sessions_per_second) is empty. Without cookies the
+// source is unproven: only the global bucket applies (a per-source one keyed
+// on a forged address would lock its real owner out).
+const char* UdpTransport::admit(const Peer& from) {
+  const bool per_source = jar_.has_value() && cfg_.new_sessions_per_source > 0;
+  const SourceKey key = per_source ? source_key(from) : SourceKey{};
+  if (per_source && !by_source_.ready(key, Clock::now())) {
+    ++n_.source_rate_limited;
+    return "new_sessions_per_source reached";
+  }
+  if (!take_token()) return "new_sessions_per_second reached";
+  if (per_source) by_source_.take(key);
+  return nullptr;
+}
+
 bool UdpTransport::take_token() {
   if (cfg_.new_sessions_per_second == 0) return true;
   const auto now = Clock::now();
@@ -299,6 +331,10 @@ void UdpTransport::on_resolved(const boost::system::error_code& ec, const udp::r
     retire(std::move(socket_));
     socket_ = std::move(sock);
     remote_ = r.endpoint();
+    cookie_ = {};  // a new connection proves its (new) address afresh
+    heard_ = false;
+    opener_.clear();
+    cookie_resends_ = 0;
     socket_->start_receiving();
     log_->info("sending to udp {} from {}", text(r.endpoint()), text(socket_->local_endpoint()));
     Session* s = open_session(Peer::from(r.endpoint()), vpnsdk::Role::initiator);
@@ -331,11 +367,11 @@ void UdpTransport::end_client_session(const Status& why) {
 
 // ---- both --------------------------------------------------------------------
 
-UdpTransport::Session* UdpTransport::open_session(const Peer& peer, vpnsdk::Role role, bool indexed) {
+UdpTransport::Session* UdpTransport::open_session(const Peer& peer, vpnsdk::Role role, const LocalAddr& local) {
   const vpnsdk::SessionInfo info{next_id_++, role, peer.endpoint()};
   auto owned = std::make_unique<Session>(io_, info, peer);
   owned->last_tx = Clock::now();
-  owned->indexed = indexed;
+  owned->local = local;
   Session* s = owned.get();
   sessions_.emplace(info.id, std::move(owned));
   if (role == vpnsdk::Role::responder) {
@@ -343,8 +379,10 @@ UdpTransport::Session* UdpTransport::open_session(const Peer& peer, vpnsdk::Role
     give_index(*s);
   }
   ++n_.sessions_opened;
-  log_->debug("session {} opened ({}, peer {})", info.id, role == vpnsdk::Role::initiator ? "initiator" : "responder",
-              peer.text());
+  if (lim_session_.allow(*log_, spdlog::level::debug))
+    log_->debug("session {} opened ({}, peer {}{}{}){}", info.id,
+                role == vpnsdk::Role::initiator ? "initiator" : "responder", peer.text(),
+                local.valid() ? ", to " : "", local.valid() ? local.text() : "", lim_session_.suffix());
   try {
     sink_->opened(info);  // may close the session or stop us
   } catch (const std::exception& e) {
@@ -365,7 +403,7 @@ void UdpTransport::send_copy(Session& s, std::span<const std::byte> datagram) {
     ++n_.pool_exhausted;
     return;
   }
-  if (!sock->enqueue(std::move(p), dest(s))) {
+  if (!sock->enqueue(std::move(p), dest(s), &s.local)) {
     ++n_.queue_drops;
     return;
   }
@@ -394,7 +432,9 @@ void UdpTransport::retransmit(vpnsdk::SessionId id) {
     log_->debug("session {}: no answer after {} ms: {} sent again ({}/{})", id, s->rtx_delay.count(),
                 vpnsdk::wire::type_name(vpnsdk::wire::decode_header(s->ctl.pending().data()).type), s->rtx_sent,
                 cfg_.retransmit_attempts);
-  const Bytes copy(s->ctl.pending().begin(), s->ctl.pending().end());
+  Bytes copy(s->ctl.pending().begin(), s->ctl.pending().end());
+  if (!cfg_.server() && copy.size() >= kPrefixSize + kCookieFieldSize && (copy[3] & std::byte{kFlagCookie}) != std::byte{0})
+    std::copy(cookie_.begin(), cookie_.end(), copy.begin() + kPrefixSize);  // the latest cookie
   send_copy(*s, copy);
   s->rtx_delay = std::min(s->rtx_delay * 2, cfg_.retransmit * 4);
   arm_retransmit(*s, false);
@@ -421,7 +461,7 @@ void UdpTransport::keepalive_tick() {
       ++n_.pool_exhausted;
       continue;
     }
-    if (!sock->enqueue(std::move(p), dest(*s))) {
+    if (!sock->enqueue(std::move(p), dest(*s), &s->local)) {
       ++n_.queue_drops;
       continue;
     }

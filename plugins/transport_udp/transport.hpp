@@ -23,9 +23,11 @@
 
 #include "config.hpp"
 #include "control.hpp"
+#include "cookie.hpp"
 #include "counters.hpp"
 #include "datagram.hpp"
 #include "datagram_socket.hpp"
+#include "log_limit.hpp"
 #include "peer.hpp"
 #include "vpnsdk/context.hpp"
 #include "vpnsdk/transport.hpp"
@@ -59,6 +61,7 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
         : info(std::move(i)), peer(p), ctl(info.role), rtx_timer(io) {}
     vpnsdk::SessionInfo info;
     Peer peer;  // server: where its datagrams come from and go to
+    LocalAddr local;  // server: our address its datagrams go to, the source of our replies
     ControlState ctl;
     boost::asio::steady_timer rtx_timer;
     std::chrono::milliseconds rtx_delay{0};
@@ -69,6 +72,7 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
     std::uint32_t index = 0;
     bool indexed = false;  // server: the client speaks indices, so replies carry ours
     Peer candidate;        // server: the latest new source of the session's datagrams
+    LocalAddr candidate_local;  // server: the local address the candidate sent to
     std::uint32_t candidate_token = 0;
     std::uint32_t adopted_token = 0;  // the token adopt_path() took last (its later frames are no news)
   };
@@ -83,7 +87,14 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   void on_socket_error(DatagramSocket& s, int err) override;
   void on_drained(DatagramSocket& s) override;
   void classify(RxDatagram& d);
-  Session* session_for(RxDatagram& d, std::uint8_t type);
+  Session* session_for(RxDatagram& d, const ParsedDatagram& p);
+  // Address proof (cookie.hpp): server side
+  bool proven(const RxDatagram& d, const ParsedDatagram& p);
+  void send_cookie(const RxDatagram& d);
+  const char* admit(const Peer& from);  // nullptr: admitted (a token taken), else why not
+  // client side
+  vpnsdk::PacketPtr with_cookie_field(vpnsdk::PacketPtr f, std::size_t body, std::uint8_t type, std::uint32_t index);
+  void on_cookie(const vpnsdk::PacketBuffer& b);
   Group& group_of(vpnsdk::SessionId id);
   void deliver_groups();
 
@@ -97,7 +108,7 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   void connect();
   void on_resolved(const boost::system::error_code& ec, const udp::resolver::results_type& results);
   void connect_failed(const std::string& reason);
-  Session* open_session(const Peer& peer, vpnsdk::Role role, bool indexed = false);
+  Session* open_session(const Peer& peer, vpnsdk::Role role, const LocalAddr& local = {});
   // roaming.cpp
   Session* session_by_index(RxDatagram& d, std::uint32_t index);
   void give_index(Session& s);
@@ -147,6 +158,20 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   boost::asio::steady_timer keepalive_timer_;
   double tokens_ = 0;  // new-session token bucket (server)
   Clock::time_point refilled_{};
+  // Address proof. Server: the cookie secrets, the per-source buckets, and
+  // whether COOKIE datagrams wait for a flush at the end of a batch.
+  std::optional<CookieJar> jar_;
+  SourceBuckets by_source_;
+  bool tx_pending_ = false;
+  // Client: the latest cookie from the server (zero: none yet), whether the
+  // server has answered this connection with anything else (then no more
+  // cookie fields), the latest datagram sent with the field, immediate resends.
+  Cookie cookie_{};
+  bool heard_ = false;
+  Bytes opener_;
+  unsigned cookie_resends_ = 0;
+  // Log lines that datagrams from anyone can cause (log_limit.hpp).
+  LogLimit lim_bad_, lim_unknown_, lim_refused_, lim_dup_, lim_cookie_, lim_session_, lim_path_, lim_sock_;
   std::vector<Group> groups_;
   std::size_t ngroups_ = 0;
   bool started_ = false;

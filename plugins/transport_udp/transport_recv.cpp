@@ -22,6 +22,10 @@ void UdpTransport::on_datagrams(DatagramSocket& sock, std::span<RxDatagram> batc
       if (stopped_) break;
     }
     deliver_groups();
+    if (tx_pending_ && socket_ && !stopped_) {  // the batch's COOKIE datagrams: one sendmmsg
+      tx_pending_ = false;
+      socket_->flush();
+    }
   } catch (...) {
     for (Group& g : groups_) g.frames.clear();  // nothing stale for the next batch
     ngroups_ = 0;
@@ -31,26 +35,42 @@ void UdpTransport::on_datagrams(DatagramSocket& sock, std::span<RxDatagram> batc
 
 void UdpTransport::classify(RxDatagram& d) {
   vpnsdk::PacketBuffer& b = *d.buf;
-  if (d.truncated || b.size() > pool_.config().payload + kPrefixSize) {
+  if (d.truncated || b.size() > pool_.config().payload + kPrefixSize + kCookieFieldSize) {
     ++n_.oversize;
-    if (log_->should_log(spdlog::level::trace)) log_->trace("dropped an oversize datagram from {}", d.from.text());
+    if (lim_bad_.allow(*log_, spdlog::level::trace))
+      log_->trace("dropped an oversize datagram from {}{}", d.from.text(), lim_bad_.suffix());
     return;
   }
   if (b.empty()) {  // the peer's NAT keepalive
     ++n_.empty_datagrams;
     return;
   }
-  const ParsedDatagram p = parse_datagram(b.bytes());
+  ParsedDatagram p = parse_datagram(b.bytes());
+  // A COOKIE only goes server -> client, a cookie field only client -> server.
+  if (p.ok && (p.cookie_reply ? cfg_.server() : p.cookie_field && !cfg_.server())) {
+    p.ok = false;
+    p.problem = p.cookie_reply ? "a COOKIE datagram sent to a server" : "a cookie field sent to a client";
+  }
   if (!p.ok) {
     ++n_.bad_datagrams;
-    if (log_->should_log(spdlog::level::trace))
-      log_->trace("dropped a datagram of {} bytes from {}: {}", b.size(), d.from.text(), p.problem);
+    if (lim_bad_.allow(*log_, spdlog::level::trace))
+      log_->trace("dropped a datagram of {} bytes from {}: {}{}", b.size(), d.from.text(), p.problem,
+                  lim_bad_.suffix());
     return;
   }
+  if (p.cookie_reply) {  // the transport's own business: never reaches the host
+    on_cookie(b);
+    return;
+  }
+  if (!cfg_.server()) heard_ = true;  // the server answered: no cookie field from now on
   b.meta.path = 0;
   Session* s = p.indexed && p.index != 0 && cfg_.server() ? session_by_index(d, p.index) : nullptr;
-  if (s == nullptr) s = session_for(d, p.type);
+  if (s == nullptr) s = session_for(d, p);
   if (s == nullptr) return;
+  if (p.cookie_field) {  // checked (or not needed): the rest of the way it is a datagram without one
+    strip_cookie_field(b.data(), p);
+    b.pull(kCookieFieldSize);
+  }
   if (p.indexed) {
     if (cfg_.server())
       s->indexed = true;  // it speaks indices: our datagrams carry its index from now on
@@ -67,9 +87,9 @@ void UdpTransport::classify(RxDatagram& d) {
   if (s->ctl.pending().empty()) s->rtx_timer.cancel();  // answered
   if (v == ControlState::Verdict::duplicate) {
     ++n_.duplicates;
-    if (log_->should_log(spdlog::level::debug))
-      log_->debug("session {}: duplicate {} dropped{}", s->info.id, vpnsdk::wire::type_name(p.type),
-                  resend.empty() ? "" : ", answer sent again");
+    if (lim_dup_.allow(*log_, spdlog::level::debug))
+      log_->debug("session {}: duplicate {} dropped{}{}", s->info.id, vpnsdk::wire::type_name(p.type),
+                  resend.empty() ? "" : ", answer sent again", lim_dup_.suffix());
     return;
   }
   if (v == ControlState::Verdict::early) {
@@ -85,7 +105,8 @@ void UdpTransport::classify(RxDatagram& d) {
   g.frames.push_back(std::move(d.buf));
 }
 
-UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, std::uint8_t type) {
+UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, const ParsedDatagram& p) {
+  const std::uint8_t type = p.type;
   if (!cfg_.server()) {  // the connected socket hears only the server
     if (sessions_.empty()) {
       ++n_.unknown_peer;
@@ -96,18 +117,22 @@ UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, std::uint8_t typ
   if (auto it = by_peer_.find(d.from); it != by_peer_.end()) return find(it->second);
   if ((cfg_.open_types & (1u << type)) == 0) {
     ++n_.unknown_peer;  // e.g. DATA from a client whose session ended here
-    if (log_->should_log(spdlog::level::trace))
-      log_->trace("dropped {} from {}: no session, and it opens none", vpnsdk::wire::type_name(type), d.from.text());
+    if (lim_unknown_.allow(*log_, spdlog::level::trace))
+      log_->trace("dropped {} from {}: no session, and it opens none{}", vpnsdk::wire::type_name(type), d.from.text(),
+                  lim_unknown_.suffix());
     return nullptr;
   }
-  if (sessions_.size() >= cfg_.max_sessions || !take_token()) {
+  // Before anything is spent on it, the source proves that it receives at
+  // its address (address_proof.cpp): else it gets a COOKIE, nothing more.
+  if (jar_ && !proven(d, p)) return nullptr;
+  const char* refused = sessions_.size() >= cfg_.max_sessions ? "max_sessions reached" : admit(d.from);
+  if (refused != nullptr) {
     ++n_.sessions_refused;
-    if (log_->should_log(spdlog::level::debug))
-      log_->debug("no session for {}: {}", d.from.text(),
-                  sessions_.size() >= cfg_.max_sessions ? "max_sessions reached" : "new_sessions_per_second reached");
+    if (lim_refused_.allow(*log_, spdlog::level::debug))
+      log_->debug("no session for {}: {}{}", d.from.text(), refused, lim_refused_.suffix());
     return nullptr;
   }
-  return open_session(d.from, vpnsdk::Role::responder);  // nullptr if the host closed it at once
+  return open_session(d.from, vpnsdk::Role::responder, d.local);  // nullptr if the host closed it at once
 }
 
 UdpTransport::Group& UdpTransport::group_of(vpnsdk::SessionId id) {
@@ -150,12 +175,12 @@ void UdpTransport::deliver_groups() {
 void UdpTransport::on_socket_error(DatagramSocket& sock, int err) {
   if (stopped_ || &sock != socket_.get()) return;
   if (cfg_.server()) {  // an unconnected socket reports nothing that concerns one session
-    log_->debug("socket error: {}", std::strerror(err));
+    if (lim_sock_.allow(*log_, spdlog::level::debug)) log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
     return;
   }
   if (source_gone(err)) return rebind(err);
   if (err != ECONNREFUSED) {
-    log_->debug("socket error: {}", std::strerror(err));
+    if (lim_sock_.allow(*log_, spdlog::level::debug)) log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
     return;
   }
   // ICMP port unreachable: nothing listens on the server's port (stopped or

@@ -214,6 +214,7 @@ struct Session {
   tcp::socket sock;
   udp::socket usock;          // --udp
   asio::steady_timer rtx;     // --udp: sends `unanswered` again until cleared
+  int cookie_resends = 0;     // --udp: HELLOs sent again at once with the server's cookie
   Bytes unanswered;
   std::chrono::milliseconds rtx_delay{500};
   std::vector<std::byte> rbuf;
@@ -289,6 +290,14 @@ class LoadClient {
   // answered() - as transport_udp does with HELLO.
   awaitable<void> send_until_answered(Session& s, FT type, Bytes body) {
     Bytes frame = make_frame(type, std::move(body));
+    if (type == FT::hello) {
+      // The server's address proof (protocol.md 11.7): the first HELLO
+      // carries the cookie field (flag 0x02, 16 bytes after the header; zero
+      // until the server's COOKIE came), which also makes it at least as
+      // large as the COOKIE, so the server may answer it.
+      frame[3] = std::byte{0x02};
+      frame.insert(frame.begin() + vpnsdk::wire::kHeaderSize, 16, std::byte{0});
+    }
     co_await s.usock.async_send(asio::buffer(frame), use_awaitable);
     s.unanswered = std::move(frame);
     s.rtx_delay = std::chrono::milliseconds(500);
@@ -316,6 +325,16 @@ class LoadClient {
       if (n == 0) continue;  // a NAT keepalive
       if (n < vpnsdk::wire::kHeaderSize) throw std::runtime_error("datagram shorter than a frame header");
       const auto h = vpnsdk::wire::decode_header(s.rbuf.data());
+      if (h.type == 0x80 && h.flags == 0 && h.length == 16 && n == 20) {
+        // COOKIE: the HELLO again at once, carrying it (at most 4 times).
+        if (s.unanswered.size() >= 20 && s.unanswered[3] == std::byte{0x02} && s.cookie_resends < 4) {
+          ++s.cookie_resends;
+          std::copy(s.rbuf.begin() + 4, s.rbuf.begin() + 20, s.unanswered.begin() + vpnsdk::wire::kHeaderSize);
+          boost::system::error_code ignored;
+          s.usock.send(asio::buffer(s.unanswered), 0, ignored);
+        }
+        continue;
+      }
       if (h.flags != 0) throw std::runtime_error("frame with flags " + std::to_string(h.flags));
       if (h.length != n - vpnsdk::wire::kHeaderSize) throw std::runtime_error("frame length does not match the datagram");
       Frame f;

@@ -68,6 +68,21 @@ inline std::uint32_t index_of(const Bytes& d) {
 }
 inline std::uint8_t type_of(const Bytes& d) { return d.size() >= 4 ? std::to_integer<std::uint8_t>(d[2]) : 0; }
 
+// Address proof (protocol.md 11.7): a client's datagram with the cookie
+// field (flags 0x03: index, then 16 cookie bytes, then the body), and the
+// server's COOKIE datagram (type 0x80, 20 bytes).
+inline constexpr std::uint8_t COOKIE = 0x80;
+inline Bytes encode_with_cookie(std::uint8_t type, const Bytes& body, std::uint32_t index, const Bytes& cookie) {
+  Bytes out = encode_indexed(type, body, index);
+  out[3] = std::byte(3);
+  out.insert(out.begin() + 8, cookie.begin(), cookie.end());
+  return out;
+}
+inline Bytes cookie_of(const Bytes& d) {  // the cookie of a COOKIE datagram (empty: not one)
+  if (d.size() != 20 || type_of(d) != COOKIE) return {};
+  return Bytes(d.begin() + 4, d.end());
+}
+
 // One plugin instance (options, counters: the testkit's) with its own sink.
 // Host calls are bracketed so the sink sees a callback made inside one.
 class Instance {
@@ -174,8 +189,8 @@ class Rig {
 // A plain UDP socket on the rig's io_context: the far end of a test.
 class RawPeer {
  public:
-  explicit RawPeer(boost::asio::io_context& io)
-      : sock(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
+  explicit RawPeer(boost::asio::io_context& io, const char* address = "127.0.0.1")
+      : sock(io, udp::endpoint(boost::asio::ip::make_address(address), 0)) {
     receive();
   }
   void send_to(const Bytes& d, std::uint16_t port) {

@@ -15,10 +15,16 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// A client whose "host" sends `first` (type, body) as soon as the session opens.
+// A client whose "host" sends `first` (type, body) as soon as the session
+// opens. Without the cookie field (cookies = false): the raw servers here
+// check the datagrams byte for byte; test_cookie.cpp tests the field.
+std::map<std::string, vpnsdk::OptionValue> no_cookies(std::map<std::string, vpnsdk::OptionValue> more) {
+  more.try_emplace("cookies", false);
+  return more;
+}
 struct Client {
   Client(Rig& rig, std::uint16_t port, std::map<std::string, vpnsdk::OptionValue> more = {})
-      : c(rig.client(port, std::move(more))) {
+      : c(rig.client(port, no_cookies(std::move(more)))) {
     REQUIRE(c.plugin != nullptr);
   }
   void says_on_open(std::uint8_t type, Bytes body) {
@@ -243,7 +249,7 @@ TEST_CASE("option keepalive: an idle session sends empty datagrams, the far end 
       }
   };
   REQUIRE(srv.start().ok());
-  Client cl(rig, port, {{"keepalive", std::int64_t{1}}});
+  Client cl(rig, port, {{"keepalive", std::int64_t{1}}, {"cookies", true}});  // a plugin server: the proof first
   cl.says_on_open(HELLO, pattern(12, 1));
   REQUIRE(cl.c.start().ok());
   REQUIRE(rig.run_until([&] { return srv.sink.frames_.size() == 1; }));

@@ -157,7 +157,9 @@ TEST_CASE("a cipher handshake survives the loss of its first initiation and resp
   REQUIRE(rig.run_until([&] { return h.welcomed(); }, 4000ms));
   REQUIRE(h.data_flows(rig));
   check_clean(h, true);
-  CHECK(proxy.dropped == 5);  // init, response, HELLO, WELCOME, first DATA
+  CHECK(proxy.dropped == 6);  // init, COOKIE, response, HELLO, WELCOME, first DATA
+  CHECK(h.srv.counter("cookies_sent") == 2);  // the first one lost: the retransmitted init fetched another
+  CHECK(h.cli->counter("cookie_resends") == 1);
   CHECK(h.srv.counter("replies_resent") >= 2);
 }
 

@@ -12,7 +12,8 @@ namespace {
 constexpr std::uint8_t HELLO = 1, WELCOME = 2, DATA = 3;
 
 struct Server {
-  explicit Server(Rig& rig) : port(free_port()), s(rig.server(port)) {
+  // Raw clients here speak no address proof (test_cookie.cpp tests it).
+  explicit Server(Rig& rig) : port(free_port()), s(rig.server(port, {{"cookies", false}})) {
     REQUIRE(s.plugin != nullptr);
     REQUIRE(s.start().ok());
   }
@@ -192,7 +193,7 @@ TEST_CASE("an unknown index from an unknown source opens nothing but by HELLO, l
 TEST_CASE("a plugin client learns its index from the server and echoes it", "[transport_udp][roaming]") {
   Rig rig;
   RawPeer server(rig.io());
-  Instance& c = rig.client(server.port());
+  Instance& c = rig.client(server.port(), {{"cookies", false}});  // no cookie field: the datagrams as before
   REQUIRE(c.plugin != nullptr);
   c.sink.on_opened = [&](const vpnsdk::SessionInfo& i) {
     std::vector<PacketPtr> v;
@@ -213,7 +214,13 @@ TEST_CASE("a plugin client learns its index from the server and echoes it", "[tr
 
 TEST_CASE("plugin client and server: the index round trip, end to end", "[transport_udp][roaming]") {
   Rig rig;
-  Server srv(rig);
+  const std::uint16_t port = free_port();
+  Instance& server = rig.server(port);  // cookies on: the client proves its address first
+  REQUIRE(server.start().ok());
+  struct {
+    std::uint16_t port;
+    Instance& s;
+  } srv{port, server};
   Instance& c = rig.client(srv.port);
   REQUIRE(c.plugin != nullptr);
   c.sink.on_opened = [&](const vpnsdk::SessionInfo& i) {
