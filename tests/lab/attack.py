@@ -19,6 +19,21 @@ itself (and on SIGTERM/SIGINT) and prints what it sent.
       (a cipher_noise initiation) and writes the whole datagram to FILE (for
       replays). Exits 1 after --timeout seconds (default 20) without one.
 
+  attack.py capture-tcp-init DEV PORT --client ADDR --out FILE [--timeout S]
+      The same observer over TCP: writes the first HANDSHAKE frame (header
+      and body, as sent in one segment) that ADDR sends to PORT to FILE, and
+      prints "saved initiation frame of N bytes". Exits 1 after --timeout
+      seconds (default 20) without one.
+
+  attack.py tcp-probe HOST PORT (--frame FILE | --random N) [--count N] [--timeout S]
+      COUNT times (default 3, at most 20): connect over TCP, send the frame
+      (FILE: a whole frame, e.g. from capture-tcp-init; --random N: a
+      HANDSHAKE frame with N random body bytes), and time how long the server
+      keeps the connection open (until EOF or reset, at most --timeout s,
+      default 10). Prints one line per probe "probe K: closed after S s, B
+      bytes received" ("still open after" when it was not closed), then
+      "max S s, bytes B".
+
   attack.py send HOST PORT --type T --body B [--index I] [--count N] [--rate R]
                 [--spoof ADDR[:PORT]] [--xor-key FILE] [--server-pub B64]
       Send COUNT (default 1) copies of one forged frame as UDP datagrams to
@@ -435,6 +450,78 @@ def cmd_capture(a):
     return 1
 
 
+def cmd_capture_tcp(a):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    s.bind((a.dev, 0))
+    print("capturing on %s" % a.dev, flush=True)
+    deadline = time.monotonic() + min(a.timeout, 120.0)
+    while not stop:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            print("capture: nothing within %.0f s" % a.timeout, flush=True)
+            return 1
+        s.settimeout(left)
+        try:
+            pkt, _ = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if pkt[12:14] != b"\x08\x00":
+            continue
+        ip = pkt[14:]
+        if len(ip) < 40 or ip[9] != 6 or socket.inet_ntoa(ip[12:16]) != a.client:
+            continue
+        ihl = (ip[0] & 15) * 4
+        tcp = ip[ihl:struct.unpack("!H", ip[2:4])[0]]
+        if struct.unpack("!H", tcp[2:4])[0] != a.port:
+            continue
+        d = tcp[(tcp[12] >> 4) * 4:]
+        if len(d) < 4 or d[2] != TYPES["handshake"] or d[3] != 0:
+            continue
+        n = struct.unpack("!H", d[:2])[0]
+        if len(d) < 4 + n:
+            continue
+        with open(a.out, "wb") as f:
+            f.write(d[:4 + n])
+        print("saved initiation frame of %d bytes" % (4 + n), flush=True)
+        return 0
+    return 1
+
+
+def cmd_tcp_probe(a):
+    if a.frame:
+        data = open(a.frame, "rb").read()
+    else:
+        data = frame(TYPES["handshake"], None, os.urandom(a.random))
+    worst, total = 0.0, 0
+    for k in range(1, max(1, min(a.count, 20)) + 1):
+        if stop:
+            break
+        c = socket.create_connection((a.host, a.port), timeout=5)
+        t0 = time.monotonic()
+        c.sendall(data)
+        got, closed = 0, False
+        c.settimeout(0.05)
+        while time.monotonic() - t0 < min(a.timeout, 30.0) and not stop:
+            try:
+                d = c.recv(65536)
+            except socket.timeout:
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                closed = True
+                break
+            if not d:
+                closed = True
+                break
+            got += len(d)
+        secs = time.monotonic() - t0
+        c.close()
+        worst, total = max(worst, secs), total + got
+        print("probe %d: %s %.2f s, %d bytes received" % (k, "closed after" if closed else "still open after", secs, got),
+              flush=True)
+    print("max %.2f s, bytes %d" % (worst, total), flush=True)
+    return 0
+
+
 def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -447,6 +534,22 @@ def main():
     c.add_argument("--client")
     c.add_argument("--timeout", type=float, default=20.0)
     c.add_argument("--save-init")
+
+    t = sub.add_parser("capture-tcp-init")
+    t.add_argument("dev")
+    t.add_argument("port", type=int)
+    t.add_argument("--client", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--timeout", type=float, default=20.0)
+
+    r = sub.add_parser("tcp-probe")
+    r.add_argument("host")
+    r.add_argument("port", type=int)
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--frame")
+    g.add_argument("--random", type=int)
+    r.add_argument("--count", type=int, default=3)
+    r.add_argument("--timeout", type=float, default=10.0)
 
     def frame_args(q):
         q.add_argument("host")
@@ -475,6 +578,10 @@ def main():
     a = p.parse_args()
     if a.cmd == "capture-index":
         return cmd_capture(a)
+    if a.cmd == "capture-tcp-init":
+        return cmd_capture_tcp(a)
+    if a.cmd == "tcp-probe":
+        return cmd_tcp_probe(a)
     if a.cmd == "send":
         a.count = a.count or 1
         return cmd_send(a)
