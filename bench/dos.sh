@@ -7,7 +7,7 @@
 #                   most 50000, attack.py's cap)
 #   --runs N        runs of 5 connects per flood (default 5)
 #   --ciphers LIST  xor,noise (default both: stock and secure UDP manifests)
-#   --floods LIST   a subset of: none,hello512,forged-hello,forged-init,index-junk,log
+#   --floods LIST   a subset of: none,hello512,forged-hello,forged-init,from-newcomer,index-junk,log,amp
 #   --quick         --runs 1
 #   --out DIR       where table.md and the logs go (default bench/out/dos-<date-time>)
 #
@@ -29,12 +29,13 @@
 #   out/in      bytes the server sent to unproven addresses (mallory's own,
 #               the forged range) / bytes it received from them on its port
 #               (nftables counters in its namespace); goal <= 1
-#   log/s       lines the server logged a second during the flood
+#   log/s       lines the server logged a second during the flood: mean,
+#               and the most in any one second
 #   alice       whether alice's session (id and endpoint) survived the flood
 set -u -o pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-RATE=20000 RUNS=5 CIPHERS=xor,noise FLOODS=none,hello512,forged-hello,forged-init,index-junk,log OUT=
+RATE=20000 RUNS=5 CIPHERS=xor,noise FLOODS=none,hello512,forged-hello,forged-init,from-newcomer,index-junk,log,amp OUT=
 while [ $# -gt 0 ]; do
   case $1 in
     --rate) RATE=$2; shift ;;
@@ -105,6 +106,11 @@ flood_cmds() {
     xor/forged-hello) FLOOD_CMDS=("--type hello --index 0 --body hello-xor --xor-key $KEY --spoof-range $FORGED_RANGE --rate $RATE") ;;
     noise/forged-hello) FLOOD_CMDS=("--type hello --index 0 --body random:12 --spoof-range $FORGED_RANGE --rate $RATE") ;;
     noise/forged-init) FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate $RATE") ;;
+    noise/from-newcomer) FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $(c_underlay 3)/32 --rate 400") ;;
+    xor/amp)
+      FLOOD_CMDS=("--type hello --index 0 --body hello-xor-v:2 --xor-key $KEY --spoof-range $FORGED_RANGE --rate 200"
+        "--type hello --index 0 --body hello-xor --xor-key $KEY --spoof-range $FORGED_RANGE --rate 200") ;;
+    noise/amp) FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate 400") ;;
     xor/index-junk)
       FLOOD_CMDS=("--type data --index $INDEX --body random:60 --ports 16 --rate $((RATE / 2))"
         "--type handshake --index $INDEX --body random:1 --ports 16 --rate $((RATE / 2))") ;;
@@ -153,7 +159,6 @@ row() {
   victim=$SESSION
   attack_unproven_bytes
   in0=$UNPROVEN_IN out0=$UNPROVEN_OUT
-  lines0=$(wc -l <"$LAB_TMP/srv.log")
   for cmd in "${FLOOD_CMDS[@]}"; do
     # shellcheck disable=SC2086
     lab_bg "$ns2" "$LAB_TMP/flood-$c-$f-${#fp[@]}.log" python3 "$ATTACK_PY" flood "$srv" "$LAB_PORT" --duration 60 $cmd
@@ -162,6 +167,7 @@ row() {
   [ ${#fp[@]} -gt 0 ] && sleep 1  # at full rate
   t0=$(date +%s%N)
   ticks0=$(cpu_ticks "$SRV_PID")
+  lines0=$(wc -l <"$LAB_TMP/srv.log")
   rm -f "$LAB_TMP/rss-$c-$f"
   lab_rss_sampler "$SRV_NS" "$SRV_PID" "$LAB_TMP/rss-$c-$f"
   local sampler=$LAB_LAST_PID
@@ -207,10 +213,12 @@ row() {
       med = a[int((NR + 1) / 2)]; max = a[NR]
       printf "%s / %s", (med > w * 1000 ? ">" w : sprintf("%.2f", med / 1000)), (max > w * 1000 ? ">" w : sprintf("%.2f", max / 1000))
     }')
-  local lograte
+  local lograte peak
   lograte=$(awk -v n=$((lines1 - lines0)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+  peak=$(sed -n "$((lines0 + 1)),${lines1}p" "$LAB_TMP/srv.log" | cut -c1-19 | grep -E '^[0-9]{4}-' | uniq -c |
+    awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }')
   log "$c $f: connects (s): ${times[*]}"
-  ROWS+=("| $c | $f | ${srate}/s | $stats | $ok_runs of $RUNS | $n | $PING_LOST of $PING_SENT | $cpu % | $((RSS / 1024)) MiB | $ratio | $lograte | $survived |")
+  ROWS+=("| $c | $f | ${srate}/s | $stats | $ok_runs of $RUNS | $n | $PING_LOST of $PING_SENT | $cpu % | $((RSS / 1024)) MiB | $ratio | $lograte / $peak | $survived |")
   log "${ROWS[-1]}"
   cp "$LAB_TMP/srv.log" "$OUT/srv-$c-$f.log" 2>/dev/null
 }
@@ -225,7 +233,7 @@ done
   echo "vpnhost denial-of-service figures, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
   echo "flood rate $RATE/s (log flood: 4 floods of $((RATE / 4))/s), $RUNS run(s) of 5 connects per row"
   echo
-  echo "| cipher | flood | sent | connect s (median / max) | runs all < 1 s | connects | alice's pings lost | server CPU | server RSS (peak) | out/in bytes, unproven | log lines/s | alice's session kept |"
+  echo "| cipher | flood | sent | connect s (median / max) | runs all < 1 s | connects | alice's pings lost | server CPU | server RSS (peak) | out/in bytes, unproven | log lines/s (mean / peak second) | alice's session kept |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
 } | tee "$OUT/table.md"

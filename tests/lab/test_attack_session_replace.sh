@@ -44,7 +44,7 @@ noise_start_client 2 alice --set "cipher.psk_file=$LAB_TMP/wrong-psk.key" --set 
 lab_wait_exit "${CLIENT_PID[2]}" 20 || fail "mallory's client still runs after 20 s"
 grep -E 'did not authenticate|psk' "${CLIENT_LOG[2]}" | head -n 2 | sed 's/^/    mallory: /'
 srv_stat cipher_noise.client.alice.handshakes 0
-check_ge $((STAT - hs0)) 1 "server cipher_noise.client.alice.handshakes (it answered mallory's initiation with alice's key)"
+log "server cipher_noise.client.alice.handshakes rose by $((STAT - hs0)) (today: it answered mallory's initiation)"
 
 # Bounded: until mallory's server-side session is gone (handshake_timeout).
 end=$((SECONDS + 15))
