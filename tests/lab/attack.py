@@ -59,6 +59,7 @@ Frame options (docs/protocol.md sections 2, 4 and 11):
             prefixed:HEX:N  these bytes, then N random bytes (e.g. 00: cipher_noise's
                             key id 0 in front of junk, so that it reaches the tag check)
             hex:HEX         these bytes
+            xor-sealed:HEX  these bytes sealed with --xor-key (cipher_xor)
             hello-xor       a valid HELLO (version 1) sealed with --xor-key
             hello-xor-v:V   a HELLO with version V, sealed with --xor-key
             noise-init:unknown  a real Noise_IK initiation (to --server-pub)
@@ -234,6 +235,11 @@ class Datagrams:
             self.kind, self.prefix, self.n = "random", bytes.fromhex(h), int(n)
         elif self.kind == "hex":
             self.fixed = frame(self.ftype, self.index, bytes.fromhex(arg))
+        elif self.kind == "xor-sealed":
+            if not a.xor_key:
+                sys.exit("attack.py: --body xor-sealed needs --xor-key")
+            key = base64.b64decode(open(a.xor_key).read())
+            self.fixed = frame(self.ftype, self.index, xor(key, bytes.fromhex(arg)))
         elif self.kind in ("hello-xor", "hello-xor-v"):
             if not a.xor_key:
                 sys.exit("attack.py: --body %s needs --xor-key" % self.kind)

@@ -8,8 +8,11 @@
 # observer (attack.py capture-index: AF_PACKET on the server's veth to
 # alice) and sends, from his own address (and some from alice's exact
 # address and port, forged with a raw socket):
-#   xor:   a 9-byte HANDSHAKE datagram (header, index, one byte of body);
-#          junk DATA; a junk BYE from alice's own address and port;
+#   xor:   a 9-byte HANDSHAKE datagram (header, index, one byte of body),
+#          from his address and from alice's own address and port; junk
+#          DATA; a BYE that does not parse (text 01 02 03) from alice's own
+#          address and port (with cipher_xor a control frame that does not
+#          parse is to be dropped, not a session-ending violation);
 #   noise: an initiation-sized (109 bytes) garbage HANDSHAKE; a real
 #          initiation from a key not in authorized_clients; a real initiation
 #          with another authorized client's key (his own); the unknown-key
@@ -123,8 +126,9 @@ if [ "$ATTACK_CIPHER" = xor ]; then
     --type handshake --index "$INDEX" --body random:1 --count $N --spoof "$VICTIM_PEER"
   attack_step "junk DATA with alice's index, from mallory's address" 20 alldrops -- \
     --type data --index "$INDEX" --body random:60 --count 20
+  # (junk that opens to a BYE that does not parse: control characters in its text)
   attack_step "a junk BYE with alice's index, forged from her own address and port" 1 alldrops -- \
-    --type bye --index "$INDEX" --body random:7 --count 1 --spoof "$VICTIM_PEER"
+    --type bye --index "$INDEX" --body xor-sealed:00010203 --xor-key "$KEY" --count 1 --spoof "$VICTIM_PEER"
 else
   # shellcheck disable=SC2086
   attack_step "initiation-sized garbage HANDSHAKEs (109 bytes) with alice's index, from mallory's address" $N $HS_DROPS -- \
@@ -154,7 +158,7 @@ table ip vhcut {
 }
 NFT
 cut_at=$SECONDS
-bound=$((TIMEOUT + 4))
+bound=$((TIMEOUT + 6))  # the 1 s tick, status calls on a loaded machine
 lab_bg "$ns2" "$LAB_TMP/junk.log" python3 "$LAB_SOURCE_DIR/tests/lab/attack.py" flood "$srv" "$LAB_PORT" \
   --type data --index "$INDEX" --body prefixed:00:59 --rate 5 --duration $((bound + 4))
 junk=$LAB_LAST_PID
