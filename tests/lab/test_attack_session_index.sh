@@ -16,11 +16,13 @@
 #   noise: an initiation-sized (109 bytes) garbage HANDSHAKE; a real
 #          initiation from a key not in authorized_clients; a real initiation
 #          with another authorized client's key (his own); the unknown-key
-#          initiation from alice's own address and port; junk DATA.
+#          initiation from alice's own address and port; junk DATA; and
+#          garbage initiations at 20/s for 12 s while alice rekeys every 3 s:
+#          they must not spend her address's handshake rate limit.
 # After each: alice's session is still there (status --json: same session id
 # and endpoint), the server counted the drop (drop.handshake_from_new_path /
-# drop.handshake_unauthenticated for handshakes, the cipher's counters for
-# junk DATA), and alice's pings lose nothing. If an attack did end her
+# drop.handshake_unauthenticated for handshakes, any drop.* for junk), and
+# alice's pings lose nothing. If an attack did end her
 # session, that is recorded and she reconnects for the next one.
 # Then "junk with an index keeps a dead session alive": alice's link is cut
 # (nftables in her namespace), mallory keeps sending junk DATA with her index,
@@ -42,9 +44,13 @@ srv=$(srv_underlay 2)  # mallory's way to the server: his own link
 # victim_up: (re)starts alice, waits for her address, learns her index.
 INDEX='' VICTIM_PEER=''
 captures=0
+VICTIM_ARGS=()
+# noise: alice rekeys every 3 s (the client starts rekeys), for the
+# rate-limit step below
+[ "$ATTACK_CIPHER" = noise ] && VICTIM_ARGS=(--set cipher.rekey_after_seconds=3 --set cipher.reject_after_seconds=13)
 victim_up() {
   if [ -n "${CLIENT_PID[1]:-}" ] && lab_alive "${CLIENT_PID[1]}"; then lab_stop "${CLIENT_PID[1]}"; fi
-  attack_client 1
+  attack_client 1 "${VICTIM_ARGS[@]}"
   wait_client 1 20
   captures=$((captures + 1))
   local clog=$LAB_TMP/capture-$captures.log cap
@@ -143,8 +149,35 @@ else
   attack_step "an initiation from an unknown key with alice's index, forged from her own address and port" 1 $HS_DROPS -- \
     --type handshake --index "$INDEX" --body noise-init:unknown --pool 1 --count 1 --server-pub "${PUB[server]}" \
     --spoof "$VICTIM_PEER"
-  attack_step "junk DATA (key id 0) with alice's index, from mallory's address" 20 cipher_noise.bad_tag -- \
+  # (alldrops: bad_tag with her current key id, unknown_key_id once she rekeyed)
+  attack_step "junk DATA (key id 0) with alice's index, from mallory's address" 20 alldrops -- \
     --type data --index "$INDEX" --body prefixed:00:59 --count 20
+
+  # Garbage initiations with her index must not spend the handshake rate
+  # limit of her address (5/s, burst 20): 20 a second for 12 s while she
+  # rekeys every 3 s. Today her rekeys are refused (rate_limited).
+  log "--- initiation-sized garbage HANDSHAKEs with alice's index, 20/s for 12 s, while she rekeys every 3 s"
+  session_of "$(c_underlay 1)"
+  before=$SESSION
+  srv_stats
+  stat_get "$LAB_TMP/srv.stats" cipher_noise.rekeys 0
+  rekeys0=$STAT
+  stat_get "$LAB_TMP/srv.stats" cipher_noise.rate_limited 0
+  limited0=$STAT
+  ip netns exec "$ns2" python3 "$LAB_SOURCE_DIR/tests/lab/attack.py" flood "$srv" "$LAB_PORT" \
+    --type handshake --index "$INDEX" --body random:109 --rate 20 --duration 12 >"$LAB_TMP/rl.log" 2>&1 ||
+    fail "attack.py flood failed: $(cat "$LAB_TMP/rl.log")"
+  log "    $(tail -n 1 "$LAB_TMP/rl.log")"
+  srv_stats
+  stat_get "$LAB_TMP/srv.stats" cipher_noise.rekeys 0
+  rekeys=$((STAT - rekeys0))
+  stat_get "$LAB_TMP/srv.stats" cipher_noise.rate_limited 0
+  log "    server: $rekeys rekeys of alice, cipher_noise.rate_limited +$((STAT - limited0)) during the garbage"
+  check_ge "$rekeys" 2 "garbage initiations with her index: alice's rekeys completed in 12 s (every 3 s)"
+  session_of "$(c_underlay 1)"
+  check_eq "$SESSION" "$before" "garbage initiations with her index: alice's session (id and endpoint) in status"
+  soft_ping "$ns1" 10.10.0.1 20 "garbage initiations with her index: alice"
+  if [ "$SESSION" != "$before" ] || [ "$PING_LOST" != 0 ]; then victim_up; fi
 fi
 
 # --- junk with an index keeps a dead session alive ---------------------------
