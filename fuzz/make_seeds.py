@@ -166,6 +166,9 @@ def main():
                dgram(0, frame(DATA, ping)[:-1]) + dgram(0, frame(HELLO, hello()) + b"trailing"),
         "fixed_headers": dgram(0x80, bytes(4) + hello()) + dgram(0xc0, bytes(8) + ping) + dgram(0x81, bytes(40)),
         "strangers_data": dgram(2, frame(DATA, ping)) + dgram(2, frame(BYE, bye(3))) + dgram(2, frame(WELCOME, welcome())),
+        # source 0 opens (indexed HELLO), then source 1 sends DATA with source 0's learned index: a roam.
+        "roam_to_new_source": dgram(0xc0, indexed(HELLO, hello(), 0)) + dgram(0xc1, indexed(DATA, ping, 0)) +
+                              dgram(0xc1, indexed(KEEPALIVE, b"", 0)) + dgram(0xc0, indexed(DATA, ping, 0)),
     })
 
     # fuzz_datapath: ops 0 open, 1 frame, 2 HELLO, 3 DATA packet, 4 device packet, 5 closed, 6 batch, 7 raw DATA.
