@@ -26,12 +26,12 @@
 //     flags: DF, MF / fragment offset, bad header or ICMP checksum, options.
 //
 // Invariants beyond the sanitizers: the pipeline sends only to sessions that
-// are open, only known frame types, and only frames its cipher sealed (they
-// open again); every DATA frame to a session is a valid IPv4 packet no
+// are open, only known frame types, and only frames its cipher sealed (the
+// cipher's frames_sealed equals the frames sent); every DATA frame to a session is a valid IPv4 packet no
 // longer than the MTU its WELCOME gave, a TCP SYN in it (not a fragment)
 // announces an MSS of at most that MTU - 40; every packet to the device is valid IPv4 and no
-// longer than the device's MTU; no plugin throws; after the pipeline is
-// gone every packet buffer is back in the pool (the pool is whole).
+// longer than the device's MTU; no plugin throws; between two events the
+// pipeline holds no packet buffer, and after it is gone the pool is whole.
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -152,6 +152,7 @@ std::unique_ptr<vpnhost::StageInstance> fake_stage(const char* name, vpnsdk::Plu
 
 struct World {
   std::map<std::uint8_t, int> sent_types;  // frames sent, by type (FUZZ_VERBOSE)
+  std::uint64_t frames_sent = 0;
   int device_writes = 0;
   boost::asio::io_context io;
   vpnsdk::PacketPool pool{vpnsdk::PoolConfig{128, 9216, 64, 2048}};
@@ -237,6 +238,7 @@ Status FakeTransport::send(SessionId id, vpnsdk::Batch frames) {
     const std::uint8_t type = f->meta.frame_type;
     FUZZ_CHECK(wire::known_type(type));
     ++w->sent_types[type];
+    ++w->frames_sent;
     Bytes body(f->bytes().begin(), f->bytes().end());
     xor_bytes(body);  // open what the cipher sealed
     if (type == static_cast<std::uint8_t>(wire::FrameType::welcome)) {
@@ -456,8 +458,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           break;
         }
       }
+      FUZZ_CHECK(w.pool.in_use() == 0);  // between two events the pipeline holds no buffer
     }
     FUZZ_CHECK(w.counters.value("host.plugin_exceptions") == 0);
+    // Every frame sent was sealed by the cipher, and every sealed frame was sent.
+    FUZZ_CHECK(w.plugin_counters[0]->value("frames_sealed") == w.frames_sent);
     if (std::getenv("FUZZ_VERBOSE") != nullptr) {  // how far an input got
       std::fprintf(stderr, "sent:");
       for (const auto& [t, n] : w.sent_types) std::fprintf(stderr, " %s=%d", wire::type_name(t), n);
