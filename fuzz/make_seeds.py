@@ -148,7 +148,9 @@ def main():
         "reordered": seal(0, 0, b"aaaa") + seal(0, 0, b"bbbb") + seal(0, 0, b"cccc") + dlv(2) + dlv(0) + dlv(1),
         "replayed": seal(0, 3, b"handshake type!!") + dlv(0) + dlv(0),
         "flipped_tag_and_id": seal(0, 0, b"xxxx") + dlv(0, [(24, 1)]) + dlv(0, [(0, 1)]) + dlv(0),
-        "behind_the_window": seal(0, 0, b"old.") + bytes([3, 0x23, 0x28]) + seal(0, 0, b"new.") + dlv(1) + dlv(0),
+        "behind_the_window": seal(0, 0, b"old.") + bytes([3, 0, 0x23, 0x28]) + seal(0, 0, b"new.") + dlv(1) + dlv(0),
+        "far_jump_both_ways": seal(1, 0, b"s->c") + bytes([3, 1, 0x80, 0x10]) + seal(1, 0, b"late") + dlv(1) + dlv(0) +
+                              seal(0, 0, b"c->s") + bytes([3, 0, 0x1f, 0xc0]) + seal(0, 0, b"edge") + dlv(3) + dlv(2),
         "raw_key_ids": bytes([0, 0, 3, 0, 25]) + bytes([1]) + bytes(24) + bytes([0, 1, 4, 0, 30]) + bytes([0]) + bytes(29) +
                        bytes([0, 0, 5, 0, 3]) + b"\x01ab",
     })
