@@ -83,7 +83,8 @@ void check_parse(const Bytes& d) {
   const std::uint8_t type = static_cast<std::uint8_t>(u(2)), flags = static_cast<std::uint8_t>(u(3));
   const bool indexed = flags == 1;
   const std::size_t prefix = indexed ? 8 : 4;
-  const bool ok = (flags == 0 || flags == 1) && wire::known_type(type) && d.size() >= prefix && len == d.size() - prefix;
+  const bool ok =
+      (flags == 0 || flags == 1) && wire::known_type(type) && d.size() >= prefix && len == d.size() - prefix;
   FUZZ_CHECK(p.ok == ok);
   if (!ok) {
     FUZZ_CHECK(p.problem != nullptr && *p.problem != '\0');
@@ -286,7 +287,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (body <= 0xffff) {
         d[0] = std::byte(body >> 8);
         d[1] = std::byte(body & 0xff);
-        if (!wire::known_type(std::to_integer<std::uint8_t>(d[2]))) d[2] = std::byte(1 + std::to_integer<unsigned>(d[2]) % 7);
+        const auto type = std::to_integer<std::uint8_t>(d[2]);
+        if (!wire::known_type(type)) d[2] = std::byte(1 + type % 7);
         d[3] = std::byte(indexed ? 1 : 0);
       }
     }

@@ -116,6 +116,16 @@ def main():
         "limit_exactly": bytes([1, 1]) + b"s" * 256,
     })
 
+    # fuzz_metrics_http: a request head (up to its blank line).
+    write("fuzz_metrics_http", {
+        "get_metrics": b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1:9586",
+        "head_metrics_query": b"HEAD /metrics?x=1 HTTP/1.1",
+        "get_other_path": b"GET / HTTP/1.1\r\nUser-Agent: curl",
+        "post": b"POST /metrics HTTP/1.0",
+        "bare_newlines": b"GET /metrics HTTP/1.0\nAccept: */*",
+        "garbage": b"\x16\x03\x01\x02\x00\x01\x00",
+    })
+
     # fuzz_noise_handshake: [settings] then ops (see the top of fuzz/fuzz_noise_handshake.cpp).
     # op numbers: 0 raw->server, 1 raw->client, 2 client start, 3 client->server, 4 server->client,
     # 5 clock, 6 server tick, 7 client tick, 8 data c->s, 9 data s->c, 10 replay.
