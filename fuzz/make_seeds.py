@@ -201,6 +201,15 @@ def main():
         "control_frames": op_open(2) + op_hello(2) + bytes([1, 2, KEEPALIVE, 0, 0]) + bytes([1, 2, BYE, 0, 1, 3]) +
                           bytes([1, 2, HELLO, 0, 12]) + hello() + bytes([1, 3, DATA, 0, 4]) + b"abcd",
         "data_before_hello": op_open(3) + bytes([3, 3]) + pkt(0, 1, 0, 0, 84) + bytes([7, 3, 1, 0, 20]) + bytes(20),
+        # The client ('C'): op 2 is the server's WELCOME [address][prefix][mtu u16][keepalive][timeout][dns].
+        "client_connect_and_ping": b"C" + op_open(0) + bytes([2, 0, 0, 24]) + struct.pack(">H", 1400) + bytes([10, 60, 1]) +
+                                   bytes([4]) + pkt(0, 1, 0, 0, 84) + bytes([3, 0]) + pkt(1, 0, 0, 0, 84),
+        "client_big_and_syn": b"C" + op_open(0) + bytes([2, 0, 0, 24]) + struct.pack(">H", 1280) + bytes([0, 0, 0]) +
+                              bytes([4]) + pkt(0, 3, 2, 0, 3000) + bytes([4]) + pkt(0, 3, 1, 1, 44, 100) +
+                              bytes([4]) + pkt(0, 3, 2, 1, 1400),
+        "client_hostile_welcome": b"C" + op_open(0) + bytes([2, 0, 2, 1]) + struct.pack(">H", 9000) + bytes([0, 0, 0]) +
+                                  bytes([2, 0, 1, 24, 0, 0, 0, 0, 0]) + bytes([1, 0, BYE, 0, 1, 1]),
+        "client_reject": b"C" + op_open(0) + bytes([1, 0, REJECT, 0, 5]) + reject(1, "full"),
     })
 
     # fuzz_manifest: the stock manifests and two that use more of the format.
