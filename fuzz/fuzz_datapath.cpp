@@ -10,6 +10,10 @@
 // checks what it is given). Frames are XORed with the cipher's key by the
 // fuzzer, so its bytes are what the pipeline sees after open().
 //
+// An input that starts with 'C' runs the client instead (the byte is not an
+// operation): router_client and the fake device, one session to the server
+// (Role::initiator) whose frames the input writes as the server would.
+//
 // Input: operations until the input ends (at most 128):
 //   op % 8:
 //    0 [k][mtu]                     the transport opens session k % 4 (frame_mtu 576 + mtu * 36)
@@ -20,18 +24,27 @@
 //    5 [k]                          the transport says session k closed
 //    6 [k][n]                       n + 1 copies of a built packet in one batch for session k
 //    7 [k][len u16][bytes]          arbitrary bytes as a DATA frame body, XORed or not (raw)
+//   client: k is always session 1, op 0 opens it as the initiator (the client
+//   says HELLO), op 2 is a WELCOME [address][prefix][mtu u16][keepalive][timeout][dns]
+//   (address: 10.10.0.2, 0.0.0.0, 200.8.8.8 or 4 input bytes), op 4 a packet from
+//   the client's device.
 //   packet fields: [src][dst][proto][flags][len u16][ttl] (the payload is a pattern; op 1 and 7 send any bytes)
 //     src/dst: the session's address, the server, another session, outside, or 4 input bytes;
 //     proto: ICMP echo request, TCP SYN with an MSS option, UDP, or any;
 //     flags: DF, MF / fragment offset, bad header or ICMP checksum, options.
 //
 // Invariants beyond the sanitizers: the pipeline sends only to sessions that
-// are open, only known frame types, and only frames its cipher sealed (they
-// open again); every DATA frame to a session is a valid IPv4 packet no
+// are open, only known frame types, and only frames its cipher sealed (the
+// cipher's frames_sealed equals the frames sent); every DATA frame to a session is a valid IPv4 packet no
 // longer than the MTU its WELCOME gave, a TCP SYN in it (not a fragment)
 // announces an MSS of at most that MTU - 40; every packet to the device is valid IPv4 and no
-// longer than the device's MTU; no plugin throws; after the pipeline is
-// gone every packet buffer is back in the pool (the pool is whole).
+// longer than the device's MTU; the client sends no WELCOME or REJECT, and
+// DATA only within the MTU of the assignment it accepted (the one its device
+// was started with); no plugin throws; between two events the
+// pipeline holds no packet buffer, and after it is gone the pool is whole.
+// With -DDATAPATH_FUZZ_STRICT also issue 15 item 6: the client starts its
+// device only with a private address of at least /16 (today it takes any,
+// e.g. 200.8.8.8/1: seed client_hostile_welcome).
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,6 +75,7 @@
 extern "C" const vpnsdk::PluginDescriptor* fuzz_cipher_xor_plugin();
 extern "C" const vpnsdk::PluginDescriptor* fuzz_router_hub_plugin();
 extern "C" const vpnsdk::PluginDescriptor* fuzz_responder_icmp_echo_plugin();
+extern "C" const vpnsdk::PluginDescriptor* fuzz_router_client_plugin();
 
 namespace {
 
@@ -134,11 +148,7 @@ struct FakeDevice final : vpnsdk::Device {
   World* w = nullptr;
   vpnsdk::DeviceSink* sink = nullptr;
   std::uint16_t mtu = 0;
-  Status start(vpnsdk::DeviceSink& s, const vpnsdk::Assignment& self) override {
-    sink = &s;
-    mtu = self.mtu;
-    return {};
-  }
+  Status start(vpnsdk::DeviceSink& s, const vpnsdk::Assignment& self) override;
   Status write(vpnsdk::Batch packets) override;
   void stop() override {}
 };
@@ -151,7 +161,9 @@ std::unique_ptr<vpnhost::StageInstance> fake_stage(const char* name, vpnsdk::Plu
 }
 
 struct World {
+  bool client = false;
   std::map<std::uint8_t, int> sent_types;  // frames sent, by type (FUZZ_VERBOSE)
+  std::uint64_t frames_sent = 0;
   int device_writes = 0;
   boost::asio::io_context io;
   vpnsdk::PacketPool pool{vpnsdk::PoolConfig{128, 9216, 64, 2048}};
@@ -186,18 +198,24 @@ struct World {
     return s;
   }
 
-  World() {
+  explicit World(bool as_client) : client(as_client) {
     transport.w = this;
     device.w = this;
     stages.transport = fake_stage("fake_transport", &transport);
     stages.device = fake_stage("fake_device", &device);
     stages.cipher = real_stage(fuzz_cipher_xor_plugin(), {{"key_file", std::string("xor.key")}});
-    stages.router = real_stage(fuzz_router_hub_plugin(), {});
-    stages.responders.push_back(real_stage(fuzz_responder_icmp_echo_plugin(), {}));
+    if (client) {
+      stages.router = real_stage(fuzz_router_client_plugin(), {});
+    } else {
+      stages.router = real_stage(fuzz_router_hub_plugin(), {});
+      stages.responders.push_back(real_stage(fuzz_responder_icmp_echo_plugin(), {}));
+    }
     pipeline = std::make_unique<vpnhost::Pipeline>(io, pool, counters, stages, vpnhost::SessionLimits{});
+    pipeline->on_finished = [this](int) { finished = true; };
     const Status st = pipeline->start();
     FUZZ_CHECK(st.ok());
   }
+  bool finished = false;
 
   void poll() {
     io.restart();
@@ -237,8 +255,13 @@ Status FakeTransport::send(SessionId id, vpnsdk::Batch frames) {
     const std::uint8_t type = f->meta.frame_type;
     FUZZ_CHECK(wire::known_type(type));
     ++w->sent_types[type];
+    ++w->frames_sent;
     Bytes body(f->bytes().begin(), f->bytes().end());
     xor_bytes(body);  // open what the cipher sealed
+    if (w->client) {
+      FUZZ_CHECK(type != static_cast<std::uint8_t>(wire::FrameType::welcome));
+      FUZZ_CHECK(type != static_cast<std::uint8_t>(wire::FrameType::reject));
+    }
     if (type == static_cast<std::uint8_t>(wire::FrameType::welcome)) {
       proto::Welcome welcome;
       FUZZ_CHECK(proto::decode(body, welcome).empty());  // a WELCOME the client can read
@@ -252,6 +275,23 @@ Status FakeTransport::send(SessionId id, vpnsdk::Batch frames) {
       if (const auto mss = syn_mss(body, h)) FUZZ_CHECK(*mss + 40u <= s.mtu);
     }
     f.reset();
+  }
+  return {};
+}
+
+Status FakeDevice::start(vpnsdk::DeviceSink& s, const vpnsdk::Assignment& self) {
+  sink = &s;
+  mtu = self.mtu;
+  if (w->client) {  // what the client accepted from the server
+    w->sessions[1].address = self.address;
+    w->sessions[1].mtu = self.mtu;
+#ifdef DATAPATH_FUZZ_STRICT
+    // Issue 15 item 6: by default a client accepts only a private network of
+    // at least /16 (10/8, 172.16/12, 192.168/16).
+    const std::uint32_t a = self.address;
+    const bool is_private = (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8;
+    FUZZ_CHECK(is_private && self.prefix_len >= 16);
+#endif
   }
   return {};
 }
@@ -368,6 +408,21 @@ Bytes build_packet(World& w, SessionId id, Reader& in) {
   return p;
 }
 
+Bytes welcome_from(Reader& in) {
+  proto::Welcome m;
+  m.max_body = 9216;
+  const std::uint8_t choice = in.u8();
+  const std::uint32_t addresses[3] = {0x0a0a0002, 0, 0xc8080808};  // 10.10.0.2, 0.0.0.0, 200.8.8.8
+  m.assignment.address = choice % 4 < 3 ? addresses[choice % 4] : in.u32();
+  m.assignment.prefix_len = static_cast<std::uint8_t>(in.u8() % 34);
+  m.assignment.server = kServer;
+  m.assignment.mtu = in.u16();
+  m.assignment.keepalive_s = in.u8();
+  m.assignment.timeout_s = in.u8();
+  for (int i = in.u8() % 3; i > 0; --i) m.assignment.dns.push_back(0x0a0a0001 + static_cast<std::uint32_t>(i));
+  return proto::encode(m);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -399,19 +454,25 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Reader in{data, size};
+  const bool client = size > 0 && data[0] == 'C';
+  if (client) in.u8();
   {
-    World w;
+    World w(client);
     int ops = 0;
-    while (!in.empty() && ops++ < 128) {
+    while (!in.empty() && ops++ < 128 && !w.finished) {
       const std::uint8_t op = in.u8() % 8;
-      const SessionId id = op == 4 ? 0 : in.u8() % kSessions + 1;
+      const std::uint8_t k = op == 4 ? 0 : in.u8();
+      const SessionId id = op == 4 ? 0 : client ? 1 : k % kSessions + 1;
       SessionView& s = w.sessions[id];
       switch (op) {
         case 0:
           if (s.open) break;
           s.open = true;
           s.frame_mtu = 576 + in.u8() * 36u;
-          w.transport.sink->opened({id, vpnsdk::Role::responder, {"172.31.1." + std::to_string(id), 40000}});
+          if (client)
+            w.transport.sink->opened({id, vpnsdk::Role::initiator, {"172.31.1.1", 5000}});
+          else
+            w.transport.sink->opened({id, vpnsdk::Role::responder, {"172.31.1." + std::to_string(id), 40000}});
           w.poll();
           break;
         case 1: {
@@ -421,6 +482,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           break;
         }
         case 2: {
+          if (client) {
+            w.receive(id, static_cast<std::uint8_t>(wire::FrameType::welcome), welcome_from(in));
+            break;
+          }
           proto::Hello hello;
           hello.max_body = 9216;
           hello.requested_mtu = in.u16();
@@ -431,7 +496,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           w.receive(id, static_cast<std::uint8_t>(wire::FrameType::data), build_packet(w, id, in));
           break;
         case 4: {
-          const Bytes pkt = build_packet(w, 1 + in.u8() % kSessions, in);
+          const Bytes pkt = build_packet(w, client ? 1 : 1 + in.u8() % kSessions, in);
           vpnsdk::PacketPtr p = w.packet(pkt);
           if (!p || w.device.sink == nullptr) break;
           w.device.sink->from_device(vpnsdk::Batch(&p, 1));
@@ -456,10 +521,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           break;
         }
       }
+      FUZZ_CHECK(w.pool.in_use() == 0);  // between two events the pipeline holds no buffer
     }
     FUZZ_CHECK(w.counters.value("host.plugin_exceptions") == 0);
+    // Every frame sent was sealed by the cipher, and every sealed frame was sent.
+    FUZZ_CHECK(w.plugin_counters[0]->value("frames_sealed") == w.frames_sent);
     if (std::getenv("FUZZ_VERBOSE") != nullptr) {  // how far an input got
-      std::fprintf(stderr, "sent:");
+      std::fprintf(stderr, "%s sent:", client ? "client" : "server");
       for (const auto& [t, n] : w.sent_types) std::fprintf(stderr, " %s=%d", wire::type_name(t), n);
       std::fprintf(stderr, "; device writes: %d\n%s", w.device_writes, w.counters.render().c_str());
     }

@@ -7,13 +7,21 @@
 //    descriptor) listening on 127.0.0.1, fed the same datagrams from three
 //    loopback sockets: its receive path (recvmmsg, GRO split, classify(),
 //    session lookup by source and by index, session opening, ControlState,
-//    grouping, delivery) runs as in the host; the sink records.
+//    grouping, delivery, roaming) runs as in the host. The sink records,
+//    answers a session's HELLO/HANDSHAKE as the host would (a WELCOME /
+//    HANDSHAKE through send(): it carries the session's index to a client
+//    that speaks indices) and, for a frame marked with a new path, moves
+//    the session there (adopt_path(), as the host does once the cipher
+//    authenticated it; here every frame counts as authenticated).
 //
 // Input: datagrams until the input ends, each [source][len u16][bytes]:
 //   source % 3 picks the sending socket; bit 7 of source: the bytes get a
 //   valid header (length fixed to the body, a known type) and, with bit 6,
-//   the index flag (the index is the next 4 bytes: the server's indices are
-//   random, so these rarely name a session).
+//   the index flag with the index the server gave the session of source
+//   (source >> 2) % 3, learned from its answers (while there is none, the
+//   datagram's own 4 bytes): so a datagram from one source can name
+//   another's session (roaming). Datagrams are sent one at a time, each
+//   after the server handled the previous one.
 //
 // Invariants beyond the sanitizers: parse_datagram accepts exactly a known
 // type, flags 0 or 1, and a length equal to the rest of the datagram (after
@@ -22,9 +30,11 @@
 // transport delivers only frames parse_datagram accepts, each exactly the
 // body (type, bytes) of a datagram that was sent, at most as many as were
 // sent, to a session it opened, with meta.session set; it opens sessions only
-// for HELLO/HANDSHAKE datagrams (open_on default) and at most one per
-// sending socket, never calls the sink re-entrantly, and after stop() and
-// destruction every packet buffer is back in the pool.
+// for HELLO/HANDSHAKE datagrams (open_on default), never more than those;
+// every answer it sends parses as a datagram (an indexed one to a client
+// that speaks indices); it
+// never calls the sink re-entrantly, and after stop() and destruction every
+// packet buffer is back in the pool.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -39,6 +49,7 @@
 #include <vector>
 
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 
 #include "datagram.hpp"
 #include "fuzz_check.hpp"
@@ -72,7 +83,8 @@ void check_parse(const Bytes& d) {
   const std::uint8_t type = static_cast<std::uint8_t>(u(2)), flags = static_cast<std::uint8_t>(u(3));
   const bool indexed = flags == 1;
   const std::size_t prefix = indexed ? 8 : 4;
-  const bool ok = (flags == 0 || flags == 1) && wire::known_type(type) && d.size() >= prefix && len == d.size() - prefix;
+  const bool ok =
+      (flags == 0 || flags == 1) && wire::known_type(type) && d.size() >= prefix && len == d.size() - prefix;
   FUZZ_CHECK(p.ok == ok);
   if (!ok) {
     FUZZ_CHECK(p.problem != nullptr && *p.problem != '\0');
@@ -91,6 +103,7 @@ void check_parse(const Bytes& d) {
 struct Sent {
   int source;
   Bytes datagram;
+  int index_of = -1;  // >= 0: carry the index learned for this source's session (when known)
 };
 
 struct Udp {
@@ -117,19 +130,26 @@ struct Udp {
     a.sin_port = htons(server_port);
     (void)::sendto(fd[i], d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   }
-  // Discards what the server sent back (its answers are not checked here).
-  void drain() const {
-    char buf[65536];
-    for (int i = 0; i < kSources; ++i)
-      while (::recv(fd[i], buf, sizeof buf, 0) >= 0) {
+  // Reads what the server sent back: each answer must parse; an indexed
+  // one tells the source's session index.
+  void answers(std::uint32_t index[kSources]) const {
+    std::byte buf[65536];
+    for (int i = 0; i < kSources; ++i) {
+      ssize_t n;
+      while ((n = ::recv(fd[i], buf, sizeof buf, 0)) >= 0) {
+        if (n == 0) continue;  // a NAT keepalive
+        const ParsedDatagram p = transport_udp::parse_datagram({buf, static_cast<std::size_t>(n)});
+        FUZZ_CHECK(p.ok);
+        if (p.indexed && p.index != 0) index[i] = p.index;
       }
+    }
   }
 };
 
 Udp* g_udp = nullptr;
 std::shared_ptr<spdlog::logger> g_log;
 
-void run_transport(const std::vector<Sent>& sent) {
+void run_transport(std::vector<Sent> sent) {
   const vpnsdk::PluginDescriptor* desc = vpnhost_plugin_v1();
   boost::asio::io_context io;
   vpnsdk::PacketPool pool(vpnsdk::PoolConfig{128, 9216, 64, 512});
@@ -159,16 +179,36 @@ void run_transport(const std::vector<Sent>& sent) {
     g_udp->server_port = vpnsdk::testkit::free_udp_port();
     return;
   }
-  for (const Sent& s : sent) {
-    g_udp->send(s.source, s.datagram);
-    if ((&s - sent.data()) % 32 == 31) {
-      io.restart();
-      io.poll();
+  std::uint32_t index[kSources] = {0, 0, 0};
+  std::size_t answered = 0;
+  sink.on_received = [&](vpnsdk::SessionId id, vpnsdk::Batch frames) {
+    for (const auto& f : frames) {
+      if (!f) continue;
+      if (f->meta.path != 0) (void)t->adopt_path(id, f->meta.path);
+      const std::uint8_t type = f->meta.frame_type;
+      if (type != static_cast<std::uint8_t>(wire::FrameType::hello) &&
+          type != static_cast<std::uint8_t>(wire::FrameType::handshake))
+        continue;
+      vpnsdk::PacketPtr a = pool.acquire();
+      if (!a) continue;
+      const std::byte body[12] = {};
+      FUZZ_CHECK(a->append(std::span<const std::byte>(body, std::min<std::size_t>(sizeof body, f->size()))));
+      a->meta.frame_type = static_cast<std::uint8_t>(type == 1 ? wire::FrameType::welcome : wire::FrameType::handshake);
+      (void)t->send(id, vpnsdk::Batch(&a, 1));
+      ++answered;
     }
-  }
-  for (int idle = 0; idle < 3;) {
-    io.restart();
-    idle = io.poll() == 0 ? idle + 1 : 0;
+  };
+  for (Sent& s : sent) {
+    if (s.index_of >= 0 && index[s.index_of] != 0) {
+      s.datagram[3] = std::byte{transport_udp::kFlagIndex};
+      vpnsdk::ipv4::store32(s.datagram.data() + wire::kHeaderSize, index[s.index_of]);
+    }
+    g_udp->send(s.source, s.datagram);
+    for (int idle = 0; idle < 2;) {
+      io.restart();
+      idle = io.poll() == 0 ? idle + 1 : 0;
+    }
+    g_udp->answers(index);
   }
   {
     vpnsdk::testkit::RecordingSink::HostCall m(sink);
@@ -177,8 +217,15 @@ void run_transport(const std::vector<Sent>& sent) {
   io.restart();
   io.poll();
   desc->destroy(plugin);
-  g_udp->drain();
+  g_udp->answers(index);
 
+  if (std::getenv("FUZZ_VERBOSE") != nullptr) {  // how far an input got
+    std::fprintf(stderr, "%zu datagrams, %zu sessions opened, %zu frames delivered;", sent.size(), sink.opened_.size(),
+                 sink.frames_.size());
+    for (const auto& [k, v] : counters.all())
+      if (v != 0) std::fprintf(stderr, " %s=%llu", k.c_str(), static_cast<unsigned long long>(v));
+    std::fprintf(stderr, "\n");
+  }
   FUZZ_CHECK(sink.violations.empty());
   std::multiset<std::pair<std::uint8_t, Bytes>> bodies;
   std::size_t openers = 0;
@@ -191,7 +238,7 @@ void run_transport(const std::vector<Sent>& sent) {
       ++openers;
   }
   FUZZ_CHECK(sink.opened_.size() <= openers);
-  FUZZ_CHECK(sink.opened_.size() <= static_cast<std::size_t>(kSources));
+  (void)answered;
   std::set<vpnsdk::SessionId> ids;
   for (const auto& o : sink.opened_) {
     FUZZ_CHECK(o.role == vpnsdk::Role::responder);
@@ -212,8 +259,13 @@ void run_transport(const std::vector<Sent>& sent) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_udp = new Udp;
-  g_log = std::make_shared<spdlog::logger>("plugin:transport_udp", std::make_shared<spdlog::sinks::null_sink_mt>());
-  if (std::getenv("FUZZ_VERBOSE") != nullptr) g_log->set_level(spdlog::level::trace);
+  if (std::getenv("FUZZ_VERBOSE") != nullptr) {  // the transport's log on stderr
+    g_log = std::make_shared<spdlog::logger>("plugin:transport_udp", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    g_log->set_level(spdlog::level::trace);
+  } else {
+    g_log = std::make_shared<spdlog::logger>("plugin:transport_udp", std::make_shared<spdlog::sinks::null_sink_mt>());
+    g_log->set_level(spdlog::level::off);
+  }
   return 0;
 }
 
@@ -235,13 +287,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (body <= 0xffff) {
         d[0] = std::byte(body >> 8);
         d[1] = std::byte(body & 0xff);
-        d[2] = std::byte(1 + std::to_integer<unsigned>(d[2]) % 7);
+        const auto type = std::to_integer<std::uint8_t>(d[2]);
+        if (!wire::known_type(type)) d[2] = std::byte(1 + type % 7);
         d[3] = std::byte(indexed ? 1 : 0);
       }
     }
+    const int index_of = (src & 0xc0) == 0xc0 && d.size() >= 8 ? (src >> 2) % kSources : -1;
     check_parse(d);
-    sent.push_back({src % kSources, std::move(d)});
+    sent.push_back({src % kSources, std::move(d), index_of});
   }
-  if (!sent.empty()) run_transport(sent);
+  if (!sent.empty()) run_transport(std::move(sent));
   return 0;
 }

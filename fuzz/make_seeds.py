@@ -116,6 +116,16 @@ def main():
         "limit_exactly": bytes([1, 1]) + b"s" * 256,
     })
 
+    # fuzz_metrics_http: a request head (up to its blank line).
+    write("fuzz_metrics_http", {
+        "get_metrics": b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1:9586",
+        "head_metrics_query": b"HEAD /metrics?x=1 HTTP/1.1",
+        "get_other_path": b"GET / HTTP/1.1\r\nUser-Agent: curl",
+        "post": b"POST /metrics HTTP/1.0",
+        "bare_newlines": b"GET /metrics HTTP/1.0\nAccept: */*",
+        "garbage": b"\x16\x03\x01\x02\x00\x01\x00",
+    })
+
     # fuzz_noise_handshake: [settings] then ops (see the top of fuzz/fuzz_noise_handshake.cpp).
     # op numbers: 0 raw->server, 1 raw->client, 2 client start, 3 client->server, 4 server->client,
     # 5 clock, 6 server tick, 7 client tick, 8 data c->s, 9 data s->c, 10 replay.
@@ -148,7 +158,9 @@ def main():
         "reordered": seal(0, 0, b"aaaa") + seal(0, 0, b"bbbb") + seal(0, 0, b"cccc") + dlv(2) + dlv(0) + dlv(1),
         "replayed": seal(0, 3, b"handshake type!!") + dlv(0) + dlv(0),
         "flipped_tag_and_id": seal(0, 0, b"xxxx") + dlv(0, [(24, 1)]) + dlv(0, [(0, 1)]) + dlv(0),
-        "behind_the_window": seal(0, 0, b"old.") + bytes([3, 0x23, 0x28]) + seal(0, 0, b"new.") + dlv(1) + dlv(0),
+        "behind_the_window": seal(0, 0, b"old.") + bytes([3, 0, 0x23, 0x28]) + seal(0, 0, b"new.") + dlv(1) + dlv(0),
+        "far_jump_both_ways": seal(1, 0, b"s->c") + bytes([3, 1, 0x80, 0x10]) + seal(1, 0, b"late") + dlv(1) + dlv(0) +
+                              seal(0, 0, b"c->s") + bytes([3, 0, 0x1f, 0xc0]) + seal(0, 0, b"edge") + dlv(3) + dlv(2),
         "raw_key_ids": bytes([0, 0, 3, 0, 25]) + bytes([1]) + bytes(24) + bytes([0, 1, 4, 0, 30]) + bytes([0]) + bytes(29) +
                        bytes([0, 0, 5, 0, 3]) + b"\x01ab",
     })
@@ -166,6 +178,9 @@ def main():
                dgram(0, frame(DATA, ping)[:-1]) + dgram(0, frame(HELLO, hello()) + b"trailing"),
         "fixed_headers": dgram(0x80, bytes(4) + hello()) + dgram(0xc0, bytes(8) + ping) + dgram(0x81, bytes(40)),
         "strangers_data": dgram(2, frame(DATA, ping)) + dgram(2, frame(BYE, bye(3))) + dgram(2, frame(WELCOME, welcome())),
+        # source 0 opens (indexed HELLO), then source 1 sends DATA with source 0's learned index: a roam.
+        "roam_to_new_source": dgram(0xc0, indexed(HELLO, hello(), 0)) + dgram(0xc1, indexed(DATA, ping, 0)) +
+                              dgram(0xc1, indexed(KEEPALIVE, b"", 0)) + dgram(0xc0, indexed(DATA, ping, 0)),
     })
 
     # fuzz_datapath: ops 0 open, 1 frame, 2 HELLO, 3 DATA packet, 4 device packet, 5 closed, 6 batch, 7 raw DATA.
@@ -186,6 +201,15 @@ def main():
         "control_frames": op_open(2) + op_hello(2) + bytes([1, 2, KEEPALIVE, 0, 0]) + bytes([1, 2, BYE, 0, 1, 3]) +
                           bytes([1, 2, HELLO, 0, 12]) + hello() + bytes([1, 3, DATA, 0, 4]) + b"abcd",
         "data_before_hello": op_open(3) + bytes([3, 3]) + pkt(0, 1, 0, 0, 84) + bytes([7, 3, 1, 0, 20]) + bytes(20),
+        # The client ('C'): op 2 is the server's WELCOME [address][prefix][mtu u16][keepalive][timeout][dns].
+        "client_connect_and_ping": b"C" + op_open(0) + bytes([2, 0, 0, 24]) + struct.pack(">H", 1400) + bytes([10, 60, 1]) +
+                                   bytes([4]) + pkt(0, 1, 0, 0, 84) + bytes([3, 0]) + pkt(1, 0, 0, 0, 84),
+        "client_big_and_syn": b"C" + op_open(0) + bytes([2, 0, 0, 24]) + struct.pack(">H", 1280) + bytes([0, 0, 0]) +
+                              bytes([4]) + pkt(0, 3, 2, 0, 3000) + bytes([4]) + pkt(0, 3, 1, 1, 44, 100) +
+                              bytes([4]) + pkt(0, 3, 2, 1, 1400),
+        "client_hostile_welcome": b"C" + op_open(0) + bytes([2, 0, 2, 1]) + struct.pack(">H", 9000) + bytes([0, 0, 0]) +
+                                  bytes([2, 0, 1, 24, 0, 0, 0, 0, 0]) + bytes([1, 0, BYE, 0, 1, 1]),
+        "client_reject": b"C" + op_open(0) + bytes([1, 0, REJECT, 0, 5]) + reject(1, "full"),
     })
 
     # fuzz_manifest: the stock manifests and two that use more of the format.

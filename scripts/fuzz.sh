@@ -5,7 +5,7 @@
 # repository is never modified). Exits non-zero on any finding, printing
 # the crashing input and the command that reproduces it.
 #
-#   bash scripts/fuzz.sh                      # every target, 30 s each (9 targets, 2 at a time: ~2.5 min)
+#   bash scripts/fuzz.sh                      # every target, 30 s each (10 targets, 2 at a time: ~2.5 min)
 #   FUZZ_SECONDS=300 bash scripts/fuzz.sh fuzz_frames
 #
 # Environment: FUZZ_SECONDS (default 30) per target; FUZZ_JOBS targets at
@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-all_targets=(fuzz_frames fuzz_protocol fuzz_ipv4_echo fuzz_manifest fuzz_control_request
+all_targets=(fuzz_frames fuzz_protocol fuzz_ipv4_echo fuzz_manifest fuzz_control_request fuzz_metrics_http
   fuzz_noise_handshake fuzz_noise_transport fuzz_udp_datagram fuzz_datapath)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
@@ -26,7 +26,8 @@ jobs=${FUZZ_JOBS:-2}
 [ "$jobs" -gt "$(nproc)" ] && jobs=$(nproc)
 
 # -max_len per target: a few frames / a jumbo IPv4 packet / a body / a
-# manifest / a request line / a few dozen operations or datagrams.
+# manifest / a request line / an HTTP request head / a few dozen operations
+# or datagrams.
 max_len_of() {
   case "$1" in
     fuzz_frames) echo 16384 ;;
@@ -34,6 +35,7 @@ max_len_of() {
     fuzz_protocol) echo 1024 ;;
     fuzz_manifest) echo 4096 ;;
     fuzz_control_request) echo 1024 ;;
+    fuzz_metrics_http) echo 8192 ;;
     fuzz_noise_handshake) echo 2048 ;;
     *) echo 4096 ;;
   esac

@@ -156,7 +156,8 @@ TEST_CASE("a local packet larger than the device's MTU is fragmented for the dev
   CHECK(fx.pool.in_use() == 0);
 }
 
-TEST_CASE("a local DF packet larger than the device's MTU is refused with 'needs fragmentation'", "[core][mtu][local]") {
+TEST_CASE("a local DF packet larger than the device's MTU is refused with 'needs fragmentation'",
+          "[core][mtu][local]") {
   Fixture fx;
   fx.send_packet(to_server(1500, true));
   CHECK(fx.device.written.empty());
