@@ -64,7 +64,7 @@ void CookieJar::rotate(std::uint64_t slot) {
 }
 
 Cookie CookieJar::mac(const std::array<unsigned char, kSecretSize>& secret, std::uint64_t slot,
-                      const Peer& source) const {
+                      const Peer& source) {
   const SourceBytes s = bytes_of(source);
   std::array<unsigned char, 8 + 1 + 16 + 2> in{};
   std::size_t n = 0;

@@ -83,6 +83,19 @@ TEST_CASE("cookie: stateless, bound to the source address and port, two slots lo
   }
 }
 
+TEST_CASE("cookie: the MAC of protocol.md 11.7 (BLAKE2b-128 keyed, over slot, family, address, port)",
+          "[transport_udp][cookie]") {
+  std::array<unsigned char, 32> secret{};
+  for (unsigned i = 0; i < 32; ++i) secret[i] = static_cast<unsigned char>(i);
+  // The example of protocol.md 11.7 (also: Python's hashlib.blake2b(m, digest_size=16, key=secret)).
+  const auto c = CookieJar::mac(secret, 59164200, peer("172.31.1.2", 40000));
+  const Bytes want{std::byte{0x9f}, std::byte{0x47}, std::byte{0x80}, std::byte{0x72}, std::byte{0xbf}, std::byte{0xc7},
+                   std::byte{0xe4}, std::byte{0xd6}, std::byte{0x6e}, std::byte{0xf1}, std::byte{0xea}, std::byte{0x13},
+                   std::byte{0x92}, std::byte{0xf0}, std::byte{0xa0}, std::byte{0x79}};
+  CHECK(Bytes(c.begin(), c.end()) == want);
+  CHECK(CookieJar::mac(secret, 59164200, peer("::ffff:172.31.1.2", 40000)) == c);  // IPv4-mapped = IPv4
+}
+
 TEST_CASE("source keys: an IPv4 address, an IPv6 /64; buckets per source", "[transport_udp][cookie]") {
   CHECK(source_key(peer("192.0.2.7", 1)) == source_key(peer("192.0.2.7", 2)));
   CHECK(source_key(peer("192.0.2.7", 1)) == source_key(peer("::ffff:192.0.2.7", 2)));
