@@ -96,7 +96,7 @@ TEST_CASE("cookie: the MAC of protocol.md 11.7 (BLAKE2b-128 keyed, over slot, fa
   CHECK(CookieJar::mac(secret, 59164200, peer("::ffff:172.31.1.2", 40000)) == c);  // IPv4-mapped = IPv4
 }
 
-TEST_CASE("source keys: an IPv4 address, an IPv6 /64; buckets per source", "[transport_udp][cookie]") {
+TEST_CASE("source keys (an IPv4 address, an IPv6 /64) and buckets per source", "[transport_udp][cookie]") {
   CHECK(source_key(peer("192.0.2.7", 1)) == source_key(peer("192.0.2.7", 2)));
   CHECK(source_key(peer("192.0.2.7", 1)) == source_key(peer("::ffff:192.0.2.7", 2)));
   CHECK_FALSE(source_key(peer("192.0.2.7", 1)) == source_key(peer("192.0.2.8", 1)));
