@@ -58,6 +58,12 @@ void UdpTransport::classify(RxDatagram& d) {
                   lim_bad_.suffix());
     return;
   }
+  if (p.ok && !p.cookie_field && b.size() > pool_.config().payload + kPrefixSize) {
+    ++n_.oversize;  // (only a cookie field may make a datagram that much longer)
+    if (lim_bad_.allow(*log_, spdlog::level::trace))
+      log_->trace("dropped an oversize datagram from {}{}", d.from.text(), lim_bad_.suffix());
+    return;
+  }
   if (p.cookie_reply) {  // the transport's own business: never reaches the host
     on_cookie(b);
     return;
