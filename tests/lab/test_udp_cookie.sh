@@ -95,6 +95,8 @@ stat_get "$LAB_TMP/srv.stats" host.sessions_active
 assert_eq "$STAT" 1 "active sessions after the floods"
 stat_get "$LAB_TMP/srv.stats" transport_udp.cookies_sent
 assert_ge "$STAT" 1000 "COOKIE datagrams sent"
+stat_get "$LAB_TMP/srv.stats" transport_udp.cookie_requests_small
+assert_ge "$STAT" 1000 "16-byte HELLOs (smaller than a COOKIE) dropped unanswered"
 assert_eq "${CLIENT_ADDR[1]}" 10.10.0.2 "c1's address (the first of the pool: the flood took none)"
 [ "$during" = yes ] || fail "client 1 connected only after the flood was over ($connect_ms ms)"
 [ "$connect_ms" -lt 2000 ] || fail "client 1 took $connect_ms ms to connect during the flood (limit 2000)"

@@ -342,3 +342,36 @@ TEST_CASE("listen = \"0.0.0.0\" / \"::\": replies (COOKIE and session) leave fro
     CHECK(srv.counter("pktinfo_fallbacks") == 0);
   }
 }
+
+TEST_CASE("client: a COOKIE after the server seemed to answer brings the cookie field back",
+          "[transport_udp][cookie][client]") {
+  Rig rig;
+  RawPeer server(rig.io());
+  Instance& c = rig.client(server.port(), {{"retransmit_ms", std::int64_t{2000}}});
+  REQUIRE(c.plugin != nullptr);
+  c.sink.on_opened = [&](const vpnsdk::SessionInfo& i) {
+    std::vector<PacketPtr> v;
+    v.push_back(c.frame(HELLO, pattern(12, 1)));
+    c.t().send(i.id, vpnsdk::Batch(v.data(), v.size()));
+  };
+  REQUIRE(c.start().ok());
+  REQUIRE(rig.run_until([&] { return server.got.size() == 1; }));
+  // Something that is not a COOKIE "from the server" (forged, or a server
+  // that lost the session later): the client stops sending the field ...
+  server.reply(encode_indexed(KEEPALIVE, {}, 0));
+  REQUIRE(rig.run_until([&] { return c.sink.count_type(KEEPALIVE) == 1; }));
+  REQUIRE(c.send(c.session(), KEEPALIVE, {}).ok());
+  REQUIRE(rig.run_until([&] { return server.got.size() == 2; }));
+  CHECK(server.got[1] == encode_indexed(KEEPALIVE, {}, 0));
+  // ... until a COOKIE says the server has no session for it: the HELLO again
+  // at once with the cookie, and the field on what follows.
+  const Bytes cookie = pattern(16, 4);
+  Bytes reply{std::byte{0}, std::byte{16}, std::byte{COOKIE}, std::byte{0}};
+  reply.insert(reply.end(), cookie.begin(), cookie.end());
+  server.reply(reply);
+  REQUIRE(rig.run_until([&] { return server.got.size() == 3; }));
+  CHECK(server.got[2] == encode_with_cookie(HELLO, pattern(12, 1), 0, cookie));
+  REQUIRE(c.send(c.session(), KEEPALIVE, {}).ok());
+  REQUIRE(rig.run_until([&] { return server.got.size() == 4; }));
+  CHECK(server.got[3] == encode_with_cookie(KEEPALIVE, {}, 0, cookie));
+}
