@@ -99,7 +99,8 @@ SourceKey source_key(const Peer& p) noexcept {
   SourceKey k;
   const SourceBytes s = bytes_of(p);
   k.bytes[0] = s.family;
-  if (s.addr != nullptr) std::copy_n(s.addr, std::min<std::size_t>(s.addr_len, 8), k.bytes.begin() + 1);  // IPv6: the /64
+  // IPv4: the address; IPv6: its first 64 bits.
+  if (s.addr != nullptr) std::copy_n(s.addr, std::min<std::size_t>(s.addr_len, 8), k.bytes.begin() + 1);
   return k;
 }
 

@@ -181,12 +181,14 @@ void UdpTransport::deliver_groups() {
 void UdpTransport::on_socket_error(DatagramSocket& sock, int err) {
   if (stopped_ || &sock != socket_.get()) return;
   if (cfg_.server()) {  // an unconnected socket reports nothing that concerns one session
-    if (lim_sock_.allow(*log_, spdlog::level::debug)) log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
+    if (lim_sock_.allow(*log_, spdlog::level::debug))
+      log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
     return;
   }
   if (source_gone(err)) return rebind(err);
   if (err != ECONNREFUSED) {
-    if (lim_sock_.allow(*log_, spdlog::level::debug)) log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
+    if (lim_sock_.allow(*log_, spdlog::level::debug))
+      log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
     return;
   }
   // ICMP port unreachable: nothing listens on the server's port (stopped or
