@@ -375,3 +375,39 @@ TEST_CASE("client: a COOKIE after the server seemed to answer brings the cookie 
   REQUIRE(rig.run_until([&] { return server.got.size() == 4; }));
   CHECK(server.got[3] == encode_with_cookie(KEEPALIVE, {}, 0, cookie));
 }
+
+TEST_CASE("IPv6: the round trip over ::1, the source's bucket is its /64", "[transport_udp][cookie][server]") {
+  Rig rig;
+  const std::uint16_t port = free_port();
+  Instance& srv = rig.make({{"listen", std::string("::")}, {"port", std::int64_t{port}},
+                            {"new_sessions_per_source", std::int64_t{1}}});
+  REQUIRE(srv.plugin != nullptr);
+  if (!srv.start().ok()) {
+    WARN("SKIPPED: cannot listen on [::]");
+    return;
+  }
+  std::unique_ptr<RawPeer> a, b;
+  try {
+    a = std::make_unique<RawPeer>(rig.io(), "::1");
+    b = std::make_unique<RawPeer>(rig.io(), "::1");
+  } catch (const std::exception& e) {
+    WARN("SKIPPED: no ::1 here: " << e.what());
+    return;
+  }
+  const udp::endpoint to(boost::asio::ip::make_address("::1"), port);
+  auto prove = [&](RawPeer& p) {
+    const std::size_t before = p.got.size();
+    p.sock.send_to(boost::asio::buffer(encode_with_cookie(HELLO, pattern(12, 1), 0, kZero)), to);
+    REQUIRE(rig.run_until([&] { return p.got.size() > before; }));
+    const Bytes c = cookie_of(p.got.back());
+    REQUIRE(c.size() == 16);
+    CHECK(p.last_from.address().to_string() == "::1");
+    p.sock.send_to(boost::asio::buffer(encode_with_cookie(HELLO, pattern(12, 1), 0, c)), to);
+  };
+  prove(*a);
+  REQUIRE(rig.run_until([&] { return srv.sink.opened_.size() == 1; }));
+  CHECK(srv.sink.opened_[0].peer.address == "::1");
+  prove(*b);  // another port of the same /64: its bucket (1 a second) is spent
+  REQUIRE(rig.run_until([&] { return srv.counter("source_rate_limited") == 1; }));
+  CHECK(srv.sink.opened_.size() == 1);
+}
