@@ -292,7 +292,7 @@ TEST_CASE("GRO: a train of datagrams larger than a packet buffer is dropped as o
   CHECK_FALSE(r.owner.got[1].truncated);
 }
 
-TEST_CASE("PKTINFO: datagrams leave from their own source address; a GSO run never mixes sources",
+TEST_CASE("PKTINFO: each datagram leaves from its own source address and a GSO run never mixes sources",
           "[transport_udp][gso][pktinfo]") {
   for (const bool gso : {true, false}) {
     if (gso && !kernel_has_gso()) continue;
