@@ -10,9 +10,10 @@
 --
 -- What it shows: every frame's header (length, type, flags), split out of
 -- the TCP stream (a frame may span segments, a segment may hold many), or
--- one per UDP datagram with its session index when the header's flags are
--- 0x01 (protocol.md section 11). The bodies are sealed by the session's
--- cipher:
+-- one per UDP datagram with its session index when the header's flags have
+-- 0x01 and a client's cookie field when they have 0x02, and the server's
+-- COOKIE datagrams (type 0x80; protocol.md section 11). The bodies are
+-- sealed by the session's cipher:
 --   * cipher_xor: set the preference "XOR key" (the key file's base64 text)
 --     and the bodies are decoded: HELLO/WELCOME/BYE/REJECT fields, and the
 --     IPv4 packet inside DATA (handed to Wireshark's IP dissector).
@@ -29,6 +30,7 @@ local p = Proto("vpnhost", "vpnhost VPN protocol v1")
 local frame_types = {
   [1] = "HELLO", [2] = "WELCOME", [3] = "DATA", [4] = "KEEPALIVE",
   [5] = "BYE", [6] = "REJECT", [7] = "HANDSHAKE",
+  [0x80] = "COOKIE", -- transport_udp's address proof (UDP only, never sealed)
 }
 local bye_reasons = { [0] = "shutdown", [1] = "restart", [2] = "timeout", [3] = "leaving" }
 local reject_codes = { [1] = "pool full", [2] = "version", [3] = "auth", [4] = "busy", [5] = "protocol" }
@@ -39,6 +41,7 @@ local f = {
   type = ProtoField.uint8("vpnhost.type", "Type", base.DEC, frame_types),
   flags = ProtoField.uint8("vpnhost.flags", "Flags", base.HEX),
   index = ProtoField.uint32("vpnhost.index", "Session index (UDP)", base.HEX),
+  cookie = ProtoField.bytes("vpnhost.cookie", "Cookie (UDP address proof)"),
   body = ProtoField.bytes("vpnhost.body", "Body (sealed)"),
   sealed = ProtoField.bool("vpnhost.sealed", "Body opaque (sealed by the cipher)"),
   handshake = ProtoField.bytes("vpnhost.handshake", "Handshake message (cipher-defined)"),
@@ -68,7 +71,7 @@ local ef_short = ProtoExpert.new("vpnhost.short", "Body too short for this frame
                                  expert.severity.ERROR)
 local ef_magic = ProtoExpert.new("vpnhost.bad_magic", "No VPNH magic (wrong XOR key, or an opaque cipher)",
                                  expert.group.DECRYPTION, expert.severity.WARN)
-local ef_flags = ProtoExpert.new("vpnhost.bad_flags", "Header flags must be 0 in v1 (over UDP 0 or 0x01)",
+local ef_flags = ProtoExpert.new("vpnhost.bad_flags", "Header flags must be 0 in v1 (over UDP 0x01 and 0x02 only)",
                                  expert.group.PROTOCOL, expert.severity.ERROR)
 local ef_length = ProtoExpert.new("vpnhost.bad_length", "Body length does not match the datagram",
                                   expert.group.MALFORMED, expert.severity.ERROR)
@@ -189,20 +192,43 @@ local function frame_length(tvb, pinfo, offset)
   return 4 + tvb(offset, 2):uint()
 end
 
+-- The bytes in front of a UDP datagram's body: the header, the session
+-- index (flag 0x01), a client's cookie field (flag 0x02).
+local function udp_prefix(flags)
+  return 4 + (bit.band(flags, 1) ~= 0 and 4 or 0) + (bit.band(flags, 2) ~= 0 and 16 or 0)
+end
+
 -- One whole frame (dissect_tcp_pdus hands over exactly one; over UDP it is
--- the whole datagram, with a session index after the header if flags = 1).
+-- the whole datagram, with a session index after the header if flags have
+-- 0x01 and a cookie field after that if they have 0x02).
 local function dissect_frame(tvb, pinfo, root, udp)
   local len, t, flags = tvb(0, 2):uint(), tvb(2, 1):uint(), tvb(3, 1):uint()
   local name = frame_types[t] or ("type " .. t)
   local tree = root:add(p, tvb(), string.format("vpnhost %s, body %d bytes", name, len))
   tree:add(f.length, tvb(0, 2))
   local ti = tree:add(f.type, tvb(2, 1))
-  if not frame_types[t] then ti:add_proto_expert_info(ef_type) end
+  if not frame_types[t] or (t == 0x80 and not udp) then ti:add_proto_expert_info(ef_type) end
   local fi = tree:add(f.flags, tvb(3, 1))
   local off = 4
-  if udp and flags == 1 and tvb:len() >= 8 then
-    tree:add(f.index, tvb(4, 4))
-    off = 8
+  if udp and t == 0x80 then
+    -- COOKIE (server -> client): 16 bytes, the cookie to echo; no session yet
+    if flags ~= 0 then fi:add_proto_expert_info(ef_flags) end
+    if tvb:len() >= 20 then tree:add(f.cookie, tvb(4, 16)) end
+    infos[#infos + 1] = "COOKIE"
+    pinfo.cols.protocol = "vpnhost"
+    pinfo.cols.info = table.concat(infos, ", ")
+    if len ~= 16 or tvb:len() ~= 20 then tree:add_proto_expert_info(ef_length) end
+    return tvb:len()
+  end
+  if udp and flags <= 3 and tvb:len() >= udp_prefix(flags) then
+    if bit.band(flags, 1) ~= 0 then
+      tree:add(f.index, tvb(4, 4))
+      off = 8
+    end
+    if bit.band(flags, 2) ~= 0 then
+      tree:add(f.cookie, tvb(off, 16))
+      off = off + 16
+    end
   elseif flags ~= 0 then
     fi:add_proto_expert_info(ef_flags)
   end
@@ -257,7 +283,7 @@ function pu.dissector(tvb, pinfo, root)
   if n < 4 then return 0 end
   local off = 0
   while off + 4 <= n do
-    local size = (tvb(off + 3, 1):uint() == 1 and 8 or 4) + tvb(off, 2):uint()
+    local size = udp_prefix(tvb(off + 3, 1):uint()) + tvb(off, 2):uint()
     if off + size > n then size = n - off end -- dissect_frame reports the bad length
     dissect_frame(tvb(off, size):tvb(), pinfo, root, true)
     off = off + size

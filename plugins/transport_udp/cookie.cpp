@@ -64,7 +64,7 @@ void CookieJar::rotate(std::uint64_t slot) {
 }
 
 Cookie CookieJar::mac(const std::array<unsigned char, kSecretSize>& secret, std::uint64_t slot,
-                      const Peer& source) const {
+                      const Peer& source) {
   const SourceBytes s = bytes_of(source);
   std::array<unsigned char, 8 + 1 + 16 + 2> in{};
   std::size_t n = 0;
@@ -99,7 +99,8 @@ SourceKey source_key(const Peer& p) noexcept {
   SourceKey k;
   const SourceBytes s = bytes_of(p);
   k.bytes[0] = s.family;
-  if (s.addr != nullptr) std::copy_n(s.addr, std::min<std::size_t>(s.addr_len, 8), k.bytes.begin() + 1);  // IPv6: the /64
+  // IPv4: the address; IPv6: its first 64 bits.
+  if (s.addr != nullptr) std::copy_n(s.addr, std::min<std::size_t>(s.addr_len, 8), k.bytes.begin() + 1);
   return k;
 }
 

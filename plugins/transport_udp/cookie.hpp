@@ -37,10 +37,12 @@ class CookieJar {
   // True if `cookie` is the one for `source` in the current or the previous slot.
   bool check(const Peer& source, std::span<const std::byte> cookie, Clock::time_point now);
 
- private:
   static constexpr std::size_t kSecretSize = 32;  // crypto_generichash_KEYBYTES
+  // The MAC itself (protocol.md 11.7), for a given secret and slot.
+  static Cookie mac(const std::array<unsigned char, kSecretSize>& secret, std::uint64_t slot, const Peer& source);
+
+ private:
   void rotate(std::uint64_t slot);
-  Cookie mac(const std::array<unsigned char, kSecretSize>& secret, std::uint64_t slot, const Peer& source) const;
 
   std::uint64_t slot_ = 0;  // the current slot (secret_[0]); secret_[1] is slot_ - 1's
   std::array<std::array<unsigned char, kSecretSize>, 2> secret_{};

@@ -89,7 +89,7 @@ struct UdpCounters {
   // Address proof (cookie.hpp, protocol.md 11.7)
   std::uint64_t& cookies_sent;           // server: COOKIE datagrams sent to unproven sources
   std::uint64_t& cookies_valid;          // server: datagrams whose cookie proved their source (a session may open)
-  std::uint64_t& cookies_invalid;        // server: a nonzero cookie that is not the source's (forged, expired): a new COOKIE
+  std::uint64_t& cookies_invalid;        // server: a nonzero cookie not the source's (forged, expired): a new COOKIE
   std::uint64_t& cookie_requests_small;  // server: unproven datagram smaller than a COOKIE datagram: dropped unanswered
   std::uint64_t& cookie_replies_dropped; // server: COOKIE not sent, the send queue is busy with other traffic
   std::uint64_t& source_rate_limited;    // server: proven source over new_sessions_per_source: dropped

@@ -40,7 +40,8 @@ std::size_t parse_cmsgs(const msghdr& h, LocalAddr& local) noexcept {
       int v = 0;
       std::memcpy(&v, CMSG_DATA(c), sizeof v);
       seg = v > 0 ? static_cast<std::size_t>(v) : 0;
-    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+               c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
       in_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
       local.family = AF_INET;

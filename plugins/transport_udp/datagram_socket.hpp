@@ -132,8 +132,8 @@ class DatagramSocket {
   bool gso_worked_ = false;     // a GSO send has succeeded on this socket
   bool gro_ = false;            // UDP_GRO on receive
   bool pktinfo_ = false;        // IP_PKTINFO / IPV6_RECVPKTINFO (bound to a wildcard address)
-  std::size_t plain_next_ = 0;
-  LogLimit lim_;  // errors a stranger's datagrams (or ICMP errors for them) can cause  // front datagrams to send one per message (a refused GSO message)
+  std::size_t plain_next_ = 0;  // front datagrams to send one per message (a refused GSO message)
+  LogLimit lim_;                // errors a stranger's datagrams (or ICMP errors for them) can cause
 
   std::vector<vpnsdk::PacketPtr> bufs_;  // receive buffers, refilled from the pool
   std::vector<mmsghdr> rmsgs_;

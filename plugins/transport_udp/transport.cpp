@@ -433,7 +433,8 @@ void UdpTransport::retransmit(vpnsdk::SessionId id) {
                 vpnsdk::wire::type_name(vpnsdk::wire::decode_header(s->ctl.pending().data()).type), s->rtx_sent,
                 cfg_.retransmit_attempts);
   Bytes copy(s->ctl.pending().begin(), s->ctl.pending().end());
-  if (!cfg_.server() && copy.size() >= kPrefixSize + kCookieFieldSize && (copy[3] & std::byte{kFlagCookie}) != std::byte{0})
+  const bool field = copy.size() >= kPrefixSize + kCookieFieldSize && (copy[3] & std::byte{kFlagCookie}) != std::byte{0};
+  if (!cfg_.server() && field)
     std::copy(cookie_.begin(), cookie_.end(), copy.begin() + kPrefixSize);  // the latest cookie
   send_copy(*s, copy);
   s->rtx_delay = std::min(s->rtx_delay * 2, cfg_.retransmit * 4);

@@ -58,6 +58,12 @@ void UdpTransport::classify(RxDatagram& d) {
                   lim_bad_.suffix());
     return;
   }
+  if (p.ok && !p.cookie_field && b.size() > pool_.config().payload + kPrefixSize) {
+    ++n_.oversize;  // (only a cookie field may make a datagram that much longer)
+    if (lim_bad_.allow(*log_, spdlog::level::trace))
+      log_->trace("dropped an oversize datagram from {}{}", d.from.text(), lim_bad_.suffix());
+    return;
+  }
   if (p.cookie_reply) {  // the transport's own business: never reaches the host
     on_cookie(b);
     return;
@@ -175,12 +181,14 @@ void UdpTransport::deliver_groups() {
 void UdpTransport::on_socket_error(DatagramSocket& sock, int err) {
   if (stopped_ || &sock != socket_.get()) return;
   if (cfg_.server()) {  // an unconnected socket reports nothing that concerns one session
-    if (lim_sock_.allow(*log_, spdlog::level::debug)) log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
+    if (lim_sock_.allow(*log_, spdlog::level::debug))
+      log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
     return;
   }
   if (source_gone(err)) return rebind(err);
   if (err != ECONNREFUSED) {
-    if (lim_sock_.allow(*log_, spdlog::level::debug)) log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
+    if (lim_sock_.allow(*log_, spdlog::level::debug))
+      log_->debug("socket error: {}{}", std::strerror(err), lim_sock_.suffix());
     return;
   }
   // ICMP port unreachable: nothing listens on the server's port (stopped or

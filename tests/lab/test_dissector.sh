@@ -6,7 +6,9 @@
 # WELCOME (24), 6 DATA (84-byte ICMP packets), BYE (once over TCP, twice
 # over UDP) — with their fields when given the XOR key, only headers (bodies
 # opaque) without it; over UDP every frame with its session index: 0 in the
-# client's first HELLO, the server's index in everything after.
+# client's first HELLO, the server's index in everything after; and the
+# address proof before it (protocol.md 11.7): the first HELLO with a zero
+# cookie field, the server's COOKIE (16 bytes), the HELLO again with it.
 source "$(dirname "$0")/lib.sh"
 lab_init dissector
 lab_require_tools tshark tcpdump
@@ -53,7 +55,7 @@ tshark_fields() {  # tshark_fields PCAP OUT [tshark options]: one line per packe
   tshark -X "lua_script:$LUA" "$@" -r "$pcap" -Y vpnhost -T fields -E occurrence=a -E aggregator='|' \
     -e vpnhost.type -e vpnhost.length -e vpnhost.version -e vpnhost.max_body -e vpnhost.welcome.address \
     -e vpnhost.welcome.server -e vpnhost.welcome.mtu -e vpnhost.bye.reason -e vpnhost.text -e icmp.type \
-    -e vpnhost.sealed -e _ws.expert.message -e vpnhost.index -e udp.length -e ip.src \
+    -e vpnhost.sealed -e _ws.expert.message -e vpnhost.index -e udp.length -e ip.src -e vpnhost.flags -e vpnhost.cookie \
     >"$out" 2>"$out.err" || { cat "$out.err"; fail "tshark failed on $pcap"; }
   grep -i 'lua.*error\|error.*lua' "$out.err" && fail "the Lua script reported errors"
   return 0
@@ -78,9 +80,19 @@ def check(cond, what):
     if not cond: sys.exit(1)
 with_key = list(rows(with_path))
 seq = [(int(t), int(l)) for cols in with_key for t, l in zip(cols[0], cols[1])]
-names = {1: "HELLO", 2: "WELCOME", 3: "DATA", 4: "KEEPALIVE", 5: "BYE"}
+names = {1: "HELLO", 2: "WELCOME", 3: "DATA", 4: "KEEPALIVE", 5: "BYE", 0x80: "COOKIE"}
 print("    %s frames:" % tr, " ".join("%s(%d)" % (names.get(t, t), l) for t, l in seq))
 core = [x for x in seq if x[0] != 4]          # KEEPALIVEs may come at any time
+if tr == "udp":
+    # The address proof: HELLO (zero cookie field), COOKIE, HELLO (with it).
+    check(core[0] == (1, 12) and core[1] == (0x80, 16), "HELLO, then the server's COOKIE (16 bytes): %s" % core[:3])
+    flags = [int(v, 16) for cols in with_key for v in cols[15]]
+    cookies = [v.replace(":", "") for cols in with_key for v in cols[16]]
+    check(flags[0] == 3 and flags[1] == 0, "the first HELLO has flags 0x03 (index, cookie field), the COOKIE 0")
+    check(cookies[0] == "00" * 16, "the first HELLO's cookie field is zero")
+    check(len(cookies) >= 3 and cookies[2] == cookies[1] and cookies[1] != "00" * 16,
+          "the next HELLO carries the COOKIE's cookie")
+    core = core[2:]
 while tr == "udp" and len(core) > 1 and core[1] == (1, 12):
     core.pop(0)                                 # a retransmitted HELLO (slow machine)
 check(core[0] == (1, 12), "first frame HELLO with a 12-byte body")
@@ -100,14 +112,17 @@ check(flat(10) == [], "nothing marked opaque with the key")
 check(not any("magic" in m or "flags" in m or "length" in m for m in flat(11)), "no warnings with the right key")
 if tr == "udp":
     # (a packet may hold a GSO train of several datagrams: one frame each)
-    check(all(len(cols[12]) == len(cols[0]) for cols in with_key), "every frame shows its session index")
-    idx = [(cols[14][0], t, int(i, 16)) for cols in with_key for t, i in zip(cols[0], cols[12])]
+    framed = [cols for cols in with_key if "128" not in cols[0]]  # all but the COOKIE
+    check(all(len(cols[12]) == len(cols[0]) for cols in framed), "every frame but the COOKIE shows its session index")
+    idx = [(cols[14][0], t, int(i, 16)) for cols in framed for t, i in zip(cols[0], cols[12])]
     first_welcome = next(k for k, x in enumerate(idx) if x[1] == "2")
     check(all(x[2] == 0 for x in idx[:first_welcome]), "the client's HELLO(s) before WELCOME carry index 0")
     later = {x[2] for x in idx[first_welcome:]}
     check(len(later) == 1 and 0 not in later, "WELCOME and everything after carry the server's index %s" % later)
-    check(all(int(cols[13][0]) == 8 + sum(8 + int(l) for l in cols[1]) for cols in with_key),
-          "UDP length = 8 + per frame (header 4 + index 4 + body length)")
+    size = lambda t, l, fl: 4 + l if t == "128" else 4 + (4 if int(fl, 16) & 1 else 0) + (16 if int(fl, 16) & 2 else 0) + l
+    check(all(int(cols[13][0]) == 8 + sum(size(t, int(l), fl) for t, l, fl in zip(cols[0], cols[1], cols[15]))
+              for cols in with_key),
+          "UDP length = 8 + per frame (header 4 + index 4 + cookie field 16 if flagged + body length)")
     check({x[0] for x in idx if x[1] == "3"} == {client_ip, "172.31.1.1"}, "DATA in both directions")
 else:
     check(flat(12) == [], "no session index over TCP")
@@ -115,7 +130,8 @@ without = [(int(t), int(l)) for cols in rows(without_path) for t, l in zip(cols[
 check(without == seq, "without the key: the same frame types and lengths")
 check(all(not cols[2] and not cols[4] for cols in rows(without_path)), "no body fields without the key")
 sealed = [v for cols in rows(without_path) for v in cols[10]]
-check(len(sealed) == len([1 for t, l in seq if l > 0]), "every non-empty body shown as opaque (%d)" % len(sealed))
+check(len(sealed) == len([1 for t, l in seq if l > 0 and t != 0x80]),
+      "every non-empty body (but the COOKIE's, never sealed) shown as opaque (%d)" % len(sealed))
 EOF
   log "ok: tshark with vpnhost.lua decodes the $tr capture frame by frame"
 }

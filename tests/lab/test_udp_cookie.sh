@@ -59,7 +59,16 @@ assert_eq "$STAT" 0 "sessions before the flood"
 lab_bg "$(c_ns 3)" "$LAB_TMP/flood.log" $FLOOD ports "$KEY" "$(srv_underlay 3)" "$LAB_PORT" 512 1000000 4
 flood_pid=$LAB_LAST_PID
 wait_for_log "$LAB_TMP/flood.log" '^flooding' 10 "$flood_pid"
-sleep 1  # the flood is on; the client comes in the middle of it (the flood runs 4 s)
+# The client comes in the middle of the flood (it runs 4 s): once 10 000 of
+# its HELLOs have reached the server's namespace.
+end=$((SECONDS + 10))
+while :; do
+  read -r got _ <<<"$(nft_counter from_attack)"
+  [ "$got" -ge 10000 ] && break
+  [ "$SECONDS" -ge "$end" ] && fail "only $got flood datagrams reached the server in 10 s"
+  sleep 0.1
+done
+log "the flood is on: $got datagrams in so far"
 t0=$EPOCHREALTIME
 start_client 1
 wait_client 1 10
@@ -95,6 +104,8 @@ stat_get "$LAB_TMP/srv.stats" host.sessions_active
 assert_eq "$STAT" 1 "active sessions after the floods"
 stat_get "$LAB_TMP/srv.stats" transport_udp.cookies_sent
 assert_ge "$STAT" 1000 "COOKIE datagrams sent"
+stat_get "$LAB_TMP/srv.stats" transport_udp.cookie_requests_small
+assert_ge "$STAT" 1000 "16-byte HELLOs (smaller than a COOKIE) dropped unanswered"
 assert_eq "${CLIENT_ADDR[1]}" 10.10.0.2 "c1's address (the first of the pool: the flood took none)"
 [ "$during" = yes ] || fail "client 1 connected only after the flood was over ($connect_ms ms)"
 [ "$connect_ms" -lt 2000 ] || fail "client 1 took $connect_ms ms to connect during the flood (limit 2000)"

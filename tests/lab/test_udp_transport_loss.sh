@@ -2,9 +2,10 @@
 # Loss on the underlay (nftables in the lab namespaces; this kernel has no
 # netem):
 #  1. transport_udp, every third datagram to/from the server's port dropped
-#     while c1 connects: its first HELLO and the first WELCOME are lost, the
-#     retransmitted HELLO gets the WELCOME again; one session, no protocol
-#     error;
+#     while c1 connects: its first HELLO, the first COOKIE (address proof,
+#     protocol.md 11.7) and the first HELLO carrying the cookie are lost;
+#     the retransmissions fetch a COOKIE again and carry it; one session,
+#     no protocol error;
 #  2. transport_udp, 2 % random loss in both directions on c1's link, per
 #     packet (GSO trains and TSO bursts split first, see random_loss): a
 #     20 MiB TCP transfer c1 -> c2 through the hub completes intact;
@@ -61,13 +62,15 @@ loss_rules "numgen inc mod 3 == 0"
 start_client 1
 wait_client 1 15
 loss_dropped
-assert_ge "$DROPPED" 2 "datagrams dropped while c1 connected (HELLO, WELCOME)"
+assert_ge "$DROPPED" 3 "datagrams dropped while c1 connected (HELLO, COOKIE, HELLO with the cookie)"
 ip netns exec "$ns1" nft delete table inet vhloss
 lab_stats "${CLIENT_PID[1]}" "$LAB_TMP/c1.stats"
 stat_get "$LAB_TMP/c1.stats" transport_udp.retransmits
 assert_ge "$STAT" 2 "c1 transport_udp.retransmits"
-srv_stat transport_udp.replies_resent
-assert_ge "$STAT" 1 "server transport_udp.replies_resent (WELCOME again, for the repeated HELLO)"
+stat_get "$LAB_TMP/c1.stats" transport_udp.cookie_resends
+assert_ge "$STAT" 1 "c1 transport_udp.cookie_resends (the HELLO again at once with a COOKIE's cookie)"
+srv_stat transport_udp.cookies_sent
+assert_ge "$STAT" 2 "server transport_udp.cookies_sent (the first one lost)"
 stat_get "$LAB_TMP/srv.stats" transport_udp.sessions_opened
 assert_eq "$STAT" 1 "server transport_udp.sessions_opened"
 stat_get "$LAB_TMP/srv.stats" host.protocol_errors 0

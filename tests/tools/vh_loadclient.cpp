@@ -36,8 +36,10 @@
 // expectation held.
 // --udp: the same over transport_udp (one frame per datagram, a connected
 // UDP socket per session). HELLO and the ping are sent again every 0.5 s
-// (doubling, at most 2 s) until answered, as transport_udp does; copies of
-// WELCOME are ignored; BYE is sent twice. Not with --cycles.
+// (doubling, at most 2 s) until answered, as transport_udp does; the HELLO
+// carries the cookie field (flag 0x02, no index) and is sent again at once
+// with the server's COOKIE (protocol.md 11.7); copies of WELCOME are
+// ignored; BYE is sent twice. Not with --cycles.
 // Single-threaded Boost.Asio; every wait is bounded.
 #include <utility>  // first: Boost 1.74 awaitable.hpp lacks it under C++20
 

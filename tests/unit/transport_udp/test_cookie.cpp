@@ -83,7 +83,20 @@ TEST_CASE("cookie: stateless, bound to the source address and port, two slots lo
   }
 }
 
-TEST_CASE("source keys: an IPv4 address, an IPv6 /64; buckets per source", "[transport_udp][cookie]") {
+TEST_CASE("cookie: the MAC of protocol.md 11.7 (BLAKE2b-128 keyed, over slot, family, address, port)",
+          "[transport_udp][cookie]") {
+  std::array<unsigned char, 32> secret{};
+  for (unsigned i = 0; i < 32; ++i) secret[i] = static_cast<unsigned char>(i);
+  // The example of protocol.md 11.7 (also: Python's hashlib.blake2b(m, digest_size=16, key=secret)).
+  const auto c = CookieJar::mac(secret, 59164200, peer("172.31.1.2", 40000));
+  const Bytes want{std::byte{0x9f}, std::byte{0x47}, std::byte{0x80}, std::byte{0x72}, std::byte{0xbf}, std::byte{0xc7},
+                   std::byte{0xe4}, std::byte{0xd6}, std::byte{0x6e}, std::byte{0xf1}, std::byte{0xea}, std::byte{0x13},
+                   std::byte{0x92}, std::byte{0xf0}, std::byte{0xa0}, std::byte{0x79}};
+  CHECK(Bytes(c.begin(), c.end()) == want);
+  CHECK(CookieJar::mac(secret, 59164200, peer("::ffff:172.31.1.2", 40000)) == c);  // IPv4-mapped = IPv4
+}
+
+TEST_CASE("source keys (an IPv4 address, an IPv6 /64) and buckets per source", "[transport_udp][cookie]") {
   CHECK(source_key(peer("192.0.2.7", 1)) == source_key(peer("192.0.2.7", 2)));
   CHECK(source_key(peer("192.0.2.7", 1)) == source_key(peer("::ffff:192.0.2.7", 2)));
   CHECK_FALSE(source_key(peer("192.0.2.7", 1)) == source_key(peer("192.0.2.8", 1)));
@@ -328,4 +341,73 @@ TEST_CASE("listen = \"0.0.0.0\" / \"::\": replies (COOKIE and session) leave fro
     CHECK(a.last_from.address().to_string() == "127.0.0.3");
     CHECK(srv.counter("pktinfo_fallbacks") == 0);
   }
+}
+
+TEST_CASE("client: a COOKIE after the server seemed to answer brings the cookie field back",
+          "[transport_udp][cookie][client]") {
+  Rig rig;
+  RawPeer server(rig.io());
+  Instance& c = rig.client(server.port(), {{"retransmit_ms", std::int64_t{2000}}});
+  REQUIRE(c.plugin != nullptr);
+  c.sink.on_opened = [&](const vpnsdk::SessionInfo& i) {
+    std::vector<PacketPtr> v;
+    v.push_back(c.frame(HELLO, pattern(12, 1)));
+    c.t().send(i.id, vpnsdk::Batch(v.data(), v.size()));
+  };
+  REQUIRE(c.start().ok());
+  REQUIRE(rig.run_until([&] { return server.got.size() == 1; }));
+  // Something that is not a COOKIE "from the server" (forged, or a server
+  // that lost the session later): the client stops sending the field ...
+  server.reply(encode_indexed(KEEPALIVE, {}, 0));
+  REQUIRE(rig.run_until([&] { return c.sink.count_type(KEEPALIVE) == 1; }));
+  REQUIRE(c.send(c.session(), KEEPALIVE, {}).ok());
+  REQUIRE(rig.run_until([&] { return server.got.size() == 2; }));
+  CHECK(server.got[1] == encode_indexed(KEEPALIVE, {}, 0));
+  // ... until a COOKIE says the server has no session for it: the HELLO again
+  // at once with the cookie, and the field on what follows.
+  const Bytes cookie = pattern(16, 4);
+  Bytes reply{std::byte{0}, std::byte{16}, std::byte{COOKIE}, std::byte{0}};
+  reply.insert(reply.end(), cookie.begin(), cookie.end());
+  server.reply(reply);
+  REQUIRE(rig.run_until([&] { return server.got.size() == 3; }));
+  CHECK(server.got[2] == encode_with_cookie(HELLO, pattern(12, 1), 0, cookie));
+  REQUIRE(c.send(c.session(), KEEPALIVE, {}).ok());
+  REQUIRE(rig.run_until([&] { return server.got.size() == 4; }));
+  CHECK(server.got[3] == encode_with_cookie(KEEPALIVE, {}, 0, cookie));
+}
+
+TEST_CASE("IPv6: the round trip over ::1, the source's bucket is its /64", "[transport_udp][cookie][server]") {
+  Rig rig;
+  const std::uint16_t port = free_port();
+  Instance& srv = rig.make({{"listen", std::string("::")}, {"port", std::int64_t{port}},
+                            {"new_sessions_per_source", std::int64_t{1}}});
+  REQUIRE(srv.plugin != nullptr);
+  if (!srv.start().ok()) {
+    WARN("SKIPPED: cannot listen on [::]");
+    return;
+  }
+  std::unique_ptr<RawPeer> a, b;
+  try {
+    a = std::make_unique<RawPeer>(rig.io(), "::1");
+    b = std::make_unique<RawPeer>(rig.io(), "::1");
+  } catch (const std::exception& e) {
+    WARN("SKIPPED: no ::1 here: " << e.what());
+    return;
+  }
+  const udp::endpoint to(boost::asio::ip::make_address("::1"), port);
+  auto prove = [&](RawPeer& p) {
+    const std::size_t before = p.got.size();
+    p.sock.send_to(boost::asio::buffer(encode_with_cookie(HELLO, pattern(12, 1), 0, kZero)), to);
+    REQUIRE(rig.run_until([&] { return p.got.size() > before; }));
+    const Bytes c = cookie_of(p.got.back());
+    REQUIRE(c.size() == 16);
+    CHECK(p.last_from.address().to_string() == "::1");
+    p.sock.send_to(boost::asio::buffer(encode_with_cookie(HELLO, pattern(12, 1), 0, c)), to);
+  };
+  prove(*a);
+  REQUIRE(rig.run_until([&] { return srv.sink.opened_.size() == 1; }));
+  CHECK(srv.sink.opened_[0].peer.address == "::1");
+  prove(*b);  // another port of the same /64: its bucket (1 a second) is spent
+  REQUIRE(rig.run_until([&] { return srv.counter("source_rate_limited") == 1; }));
+  CHECK(srv.sink.opened_.size() == 1);
 }

@@ -291,3 +291,65 @@ TEST_CASE("GRO: a train of datagrams larger than a packet buffer is dropped as o
   CHECK(r.owner.got[1].bytes == sent[3]);
   CHECK_FALSE(r.owner.got[1].truncated);
 }
+
+TEST_CASE("PKTINFO: each datagram leaves from its own source address and a GSO run never mixes sources",
+          "[transport_udp][gso][pktinfo]") {
+  for (const bool gso : {true, false}) {
+    if (gso && !kernel_has_gso()) continue;
+    INFO("gso = " << gso);
+    SocketRig r(gso, false);
+    REQUIRE(!r.sock->open_listen(udp::endpoint(boost::asio::ip::make_address("0.0.0.0"), 0)));
+    REQUIRE(r.sock->pktinfo());  // bound to the wildcard address
+    Plain dst;
+    const Peer to = dst.peer();
+    auto local = [](const char* a) {
+      transport_udp::LocalAddr l;
+      l.family = AF_INET;
+      REQUIRE(::inet_pton(AF_INET, a, &l.v4) == 1);
+      return l;
+    };
+    const transport_udp::LocalAddr two = local("127.0.0.2"), three = local("127.0.0.3");
+    const std::vector<const transport_udp::LocalAddr*> plan{&two, &two, &two, &three, &three, &three, nullptr};
+    for (std::size_t i = 0; i < plan.size(); ++i) REQUIRE(r.sock->enqueue(r.datagram(pattern(1000, i)), &to, plan[i]));
+    r.sock->flush();
+    CHECK(r.sock->queued() == 0);
+    if (gso) CHECK(r.counter("gso_sends") == 2);  // .2 x3, .3 x3 (and the last one alone: another source)
+    std::vector<std::string> from;
+    std::vector<std::byte> buf(65536);
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (from.size() < plan.size() && std::chrono::steady_clock::now() < deadline) {
+      sockaddr_in a{};
+      socklen_t len = sizeof a;
+      const ssize_t n = ::recvfrom(dst.fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&a), &len);
+      if (n < 0) {
+        pollfd p{dst.fd, POLLIN, 0};
+        ::poll(&p, 1, 50);
+        continue;
+      }
+      char t[INET_ADDRSTRLEN];
+      from.emplace_back(::inet_ntop(AF_INET, &a.sin_addr, t, sizeof t));
+    }
+    const std::vector<std::string> want{"127.0.0.2", "127.0.0.2", "127.0.0.2", "127.0.0.3",
+                                        "127.0.0.3", "127.0.0.3", "127.0.0.1"};  // the kernel's choice for the last
+    CHECK(from == want);
+    CHECK(r.counter("pktinfo_fallbacks") == 0);
+  }
+}
+
+TEST_CASE("PKTINFO: a source address the kernel refuses (gone) falls back to the kernel's choice",
+          "[transport_udp][pktinfo]") {
+  SocketRig r(true, false);
+  REQUIRE(!r.sock->open_listen(udp::endpoint(boost::asio::ip::make_address("0.0.0.0"), 0)));
+  Plain dst;
+  const Peer to = dst.peer();
+  transport_udp::LocalAddr gone;
+  gone.family = AF_INET;
+  REQUIRE(::inet_pton(AF_INET, "192.0.2.1", &gone.v4) == 1);  // not an address of this host
+  REQUIRE(r.sock->enqueue(r.datagram(pattern(100, 1)), &to, &gone));
+  r.sock->flush();
+  const std::vector<Bytes> got = dst.receive(1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == pattern(100, 1));
+  CHECK(r.counter("pktinfo_fallbacks") == 1);
+  CHECK(r.counter("send_errors") == 0);
+}
