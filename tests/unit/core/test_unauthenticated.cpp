@@ -88,7 +88,7 @@ TEST_CASE("a HANDSHAKE from a new underlay endpoint is dropped before the cipher
   CHECK(rig.counters.value("drop.handshake_from_new_path") == 1);
 }
 
-TEST_CASE("frames that fail open() or the handshake do not refresh last_rx; authenticated ones do",
+TEST_CASE("frames that fail open() or the handshake do not refresh last_rx, authenticated ones do",
           "[core][unauthenticated]") {
   PipelineRig rig(kNoiseLike);
   rig.establish();

@@ -52,7 +52,7 @@ std::uint64_t flood(Rig& rig, Instance& s, SessionId id, std::uint64_t drops) {
 
 }  // namespace
 
-TEST_CASE("under pool pressure a session that does not read is held to its fair share; others still queue",
+TEST_CASE("under pool pressure a session that does not read is held to its fair share, others still queue",
           "[transport_tcp][pool]") {
   // 64 buffers, 8 of them the control reserve: usable 56, pressure from 28 in use;
   // three sessions: a fair share of 56 / 12 = 4 frames each.
