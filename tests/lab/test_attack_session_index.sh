@@ -13,7 +13,7 @@
 #          DATA; a BYE that does not parse (text 01 02 03) from alice's own
 #          address and port (with cipher_xor a control frame that does not
 #          parse is to be dropped, not a session-ending violation);
-#   noise: an initiation-sized (109 bytes) garbage HANDSHAKE; a real
+#   noise: an initiation-sized (109 or 141 bytes) garbage HANDSHAKE; a real
 #          initiation from a key not in authorized_clients; a real initiation
 #          with another authorized client's key (his own); the unknown-key
 #          initiation from alice's own address and port; junk DATA; and
@@ -122,14 +122,16 @@ attack_step() {
 victim_up
 soft_ping "$ns1" 10.10.0.1 10 "before the attacks: alice"
 HS_DROPS="drop.handshake_from_new_path drop.handshake_unauthenticated"
+# cipher_noise counts what it drops on an established session itself
+[ "$ATTACK_CIPHER" = noise ] && HS_DROPS+=" cipher_noise.ignored_on_session"
 N=5
 if [ "$ATTACK_CIPHER" = xor ]; then
   # shellcheck disable=SC2086
   attack_step "9-byte HANDSHAKE datagrams with alice's index, from mallory's address" $N $HS_DROPS -- \
-    --type handshake --index "$INDEX" --body random:1 --count $N
+    --type handshake --index "$INDEX" --body seq:1 --count $N
   # shellcheck disable=SC2086
   attack_step "9-byte HANDSHAKE datagrams with alice's index, forged from her own address and port" $N $HS_DROPS -- \
-    --type handshake --index "$INDEX" --body random:1 --count $N --spoof "$VICTIM_PEER"
+    --type handshake --index "$INDEX" --body seq:1 --count $N --spoof "$VICTIM_PEER"
   attack_step "junk DATA with alice's index, from mallory's address" 20 alldrops -- \
     --type data --index "$INDEX" --body random:60 --count 20
   # (junk that opens to a BYE that does not parse: control characters in its text)
@@ -137,17 +139,17 @@ if [ "$ATTACK_CIPHER" = xor ]; then
     --type bye --index "$INDEX" --body xor-sealed:00010203 --xor-key "$KEY" --count 1 --spoof "$VICTIM_PEER"
 else
   # shellcheck disable=SC2086
-  attack_step "initiation-sized garbage HANDSHAKEs (109 bytes) with alice's index, from mallory's address" $N $HS_DROPS -- \
-    --type handshake --index "$INDEX" --body random:109 --count $N
+  attack_step "initiation-sized garbage HANDSHAKEs ($INIT_SIZE bytes) with alice's index, from mallory's address" $N $HS_DROPS -- \
+    --type handshake --index "$INDEX" --body "random:$INIT_SIZE" --count $N
   # shellcheck disable=SC2086
   attack_step "an initiation from a key not in authorized_clients with alice's index, from mallory's address" 1 $HS_DROPS -- \
-    --type handshake --index "$INDEX" --body noise-init:unknown --pool 1 --count 1 --server-pub "${PUB[server]}"
+    --type handshake --index "$INDEX" --noise-version "$NOISE_VERSION" --body noise-init:unknown --pool 1 --count 1 --server-pub "${PUB[server]}"
   # shellcheck disable=SC2086
   attack_step "an initiation with mallory's own authorized key and alice's index, from his address" 1 $HS_DROPS -- \
-    --type handshake --index "$INDEX" --body "noise-init:$LAB_TMP/mallory.key" --count 1 --server-pub "${PUB[server]}"
+    --type handshake --index "$INDEX" --noise-version "$NOISE_VERSION" --body "noise-init:$LAB_TMP/mallory.key" --count 1 --server-pub "${PUB[server]}"
   # shellcheck disable=SC2086
   attack_step "an initiation from an unknown key with alice's index, forged from her own address and port" 1 $HS_DROPS -- \
-    --type handshake --index "$INDEX" --body noise-init:unknown --pool 1 --count 1 --server-pub "${PUB[server]}" \
+    --type handshake --index "$INDEX" --noise-version "$NOISE_VERSION" --body noise-init:unknown --pool 1 --count 1 --server-pub "${PUB[server]}" \
     --spoof "$VICTIM_PEER"
   # (alldrops: bad_tag with her current key id, unknown_key_id once she rekeyed)
   attack_step "junk DATA (key id 0) with alice's index, from mallory's address" 20 alldrops -- \
@@ -165,7 +167,7 @@ else
   stat_get "$LAB_TMP/srv.stats" cipher_noise.rate_limited 0
   limited0=$STAT
   ip netns exec "$ns2" python3 "$LAB_SOURCE_DIR/tests/lab/attack.py" flood "$srv" "$LAB_PORT" \
-    --type handshake --index "$INDEX" --body random:109 --rate 20 --duration 12 >"$LAB_TMP/rl.log" 2>&1 ||
+    --type handshake --index "$INDEX" --body "random:$INIT_SIZE" --rate 20 --duration 12 >"$LAB_TMP/rl.log" 2>&1 ||
     fail "attack.py flood failed: $(cat "$LAB_TMP/rl.log")"
   log "    $(tail -n 1 "$LAB_TMP/rl.log")"
   srv_stats
