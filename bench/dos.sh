@@ -105,28 +105,28 @@ flood_cmds() {
     noise/hello512) FLOOD_CMDS=("--type hello --index 0 --body random:12 --ports 512 --rate $RATE") ;;
     xor/forged-hello) FLOOD_CMDS=("--type hello --index 0 --body hello-xor --xor-key $KEY --spoof-range $FORGED_RANGE --rate $RATE") ;;
     noise/forged-hello) FLOOD_CMDS=("--type hello --index 0 --body random:12 --spoof-range $FORGED_RANGE --rate $RATE") ;;
-    noise/forged-init) FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate $RATE") ;;
-    noise/from-newcomer) FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $(c_underlay 3)/32 --rate 400") ;;
+    noise/forged-init) FLOOD_CMDS=("--type handshake --index 0 --noise-version $NOISE_VERSION --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate $RATE") ;;
+    noise/from-newcomer) FLOOD_CMDS=("--type handshake --index 0 --noise-version $NOISE_VERSION --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $(c_underlay 3)/32 --rate 400") ;;
     xor/amp)
       FLOOD_CMDS=("--type hello --index 0 --body hello-xor-v:2 --xor-key $KEY --spoof-range $FORGED_RANGE --rate 200"
         "--type hello --index 0 --body hello-xor --xor-key $KEY --spoof-range $FORGED_RANGE --rate 200") ;;
-    noise/amp) FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate 400") ;;
+    noise/amp) FLOOD_CMDS=("--type handshake --index 0 --noise-version $NOISE_VERSION --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate 400") ;;
     xor/index-junk)
       FLOOD_CMDS=("--type data --index $INDEX --body random:60 --ports 16 --rate $((RATE / 2))"
-        "--type handshake --index $INDEX --body random:1 --ports 16 --rate $((RATE / 2))") ;;
+        "--type handshake --index $INDEX --body seq:1 --ports 16 --rate $((RATE / 2))") ;;
     noise/index-junk)
       FLOOD_CMDS=("--type data --index $INDEX --body prefixed:00:59 --ports 16 --rate $((RATE / 2))"
-        "--type handshake --index $INDEX --body random:109 --ports 16 --rate $q"
-        "--type handshake --index $INDEX --body noise-init:unknown --pool 64 --server-pub $pub --ports 16 --rate $q") ;;
+        "--type handshake --index $INDEX --body random:$INIT_SIZE --ports 16 --rate $q"
+        "--type handshake --index $INDEX --noise-version $NOISE_VERSION --body noise-init:unknown --pool 64 --server-pub $pub --ports 16 --rate $q") ;;
     xor/log)
       FLOOD_CMDS=("--type hello --index 0 --body hello-xor --xor-key $KEY --spoof-range $FORGED_RANGE --rate $q"
         "--type hello --index 0 --body hello-xor-v:2 --xor-key $KEY --spoof-range $FORGED_RANGE --rate $q"
         "--type hello --index 0 --body random:12 --spoof-range $FORGED_RANGE --rate $q"
         "--body garbage:0 --ports 64 --rate $q") ;;
     noise/log)
-      FLOOD_CMDS=("--type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate $q"
+      FLOOD_CMDS=("--type handshake --index 0 --noise-version $NOISE_VERSION --body noise-init:unknown --pool 64 --server-pub $pub --spoof-range $FORGED_RANGE --rate $q"
         "--body datagram:$LAB_TMP/alice-init.bin --spoof-range $FORGED_RANGE --rate $q"
-        "--type handshake --index 0 --body random:109 --spoof-range $FORGED_RANGE --rate $q"
+        "--type handshake --index 0 --body random:$INIT_SIZE --spoof-range $FORGED_RANGE --rate $q"
         "--body garbage:0 --ports 64 --rate $q") ;;
     *) return 1 ;;
   esac

@@ -12,7 +12,7 @@ itself (and on SIGTERM/SIGINT) and prints what it sent.
       Learn a session index as an on-path observer: an AF_PACKET socket on
       DEV (e.g. the server's veth, in the server's namespace) watches UDP
       datagrams to and from PORT and prints, for the first datagram that
-      carries a session index (header flags 0x01, index != 0), one line
+      carries a session index (header flag 0x01, index != 0), one line
       "index HEX peer ADDR:PORT" (the client's address and port), then exits
       0. With --client only that client's datagrams count. With --save-init
       it first waits for that client's first HANDSHAKE datagram with index 0
@@ -56,13 +56,18 @@ Frame options (docs/protocol.md sections 2, 4 and 11):
   --index   session index, hex (e.g. 1a2b3c4d); "0" = flags 0x01 with index 0
             (a stock client's first datagram); "none" = flags 0 (default "0")
   --body    random:N        N random bytes
+            seq:N           N bytes counting up from 0 (big-endian): one
+                            datagram never repeats the last one (a server drops
+                            a HANDSHAKE equal to the last one as a copy)
             prefixed:HEX:N  these bytes, then N random bytes (e.g. 00: cipher_noise's
                             key id 0 in front of junk, so that it reaches the tag check)
             hex:HEX         these bytes
             xor-sealed:HEX  these bytes sealed with --xor-key (cipher_xor)
             hello-xor       a valid HELLO (version 1) sealed with --xor-key
             hello-xor-v:V   a HELLO with version V, sealed with --xor-key
-            noise-init:unknown  a real Noise_IK initiation (to --server-pub)
+            noise-init:unknown  a real Noise_IK initiation (to --server-pub;
+                            --noise-version 2, the default: with mac1; 1: the
+                            109-byte message of vpnhost before issue 15)
                             from a fresh random static key the server does not
                             know (a pool of --pool such, default 16, reused)
             noise-init:FILE a real initiation with the private key in FILE
@@ -157,7 +162,12 @@ def _hkdf(ck, ikm):
     return o1, hmac.new(t, o1 + b"\x02", hashlib.blake2b).digest()
 
 
-def noise_initiation(static_priv, server_pub: bytes, key_id: int = 0) -> bytes:
+def noise_initiation(static_priv, server_pub: bytes, key_id: int = 0, version: int = 2) -> bytes:
+    """Version 2 (docs/security.md 3.2): prologue vpnhost-noise-v2, the
+    109-byte Noise message, then mac1 (keyed BLAKE2b-128 under
+    BLAKE2b-256("mac1----" || server key) over those 109 bytes) and mac2
+    (16 zero bytes: no cookie), 141 bytes. Version 1: prologue
+    vpnhost-noise-v1, the 109 bytes alone (vpnhost before issue 15)."""
     X25519PrivateKey, X25519PublicKey, ChaCha20Poly1305, serialization = noise_crypto()
     raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
 
@@ -169,7 +179,7 @@ def noise_initiation(static_priv, server_pub: bytes, key_id: int = 0) -> bytes:
 
     h = b"Noise_IK_25519_ChaChaPoly_BLAKE2b".ljust(64, b"\0")
     ck = h
-    h = _H(h, b"vpnhost-noise-v1")
+    h = _H(h, b"vpnhost-noise-v%d" % version)
     h = _H(h, server_pub)
     e = X25519PrivateKey.generate()
     epub = pub(e)
@@ -183,7 +193,11 @@ def noise_initiation(static_priv, server_pub: bytes, key_id: int = 0) -> bytes:
     t = time.time_ns()
     tai = struct.pack(">QI", (1 << 62) + 10 + t // 10**9, (t % 10**9) & ~0xFFFFFF)
     ct = ChaCha20Poly1305(k[:32]).encrypt(b"\0" * 12, tai + bytes([key_id]), h)
-    return msg + ct
+    msg += ct
+    if version >= 2:
+        mac1_key = hashlib.blake2b(b"mac1----" + server_pub, digest_size=32).digest()
+        msg += hashlib.blake2b(msg, digest_size=16, key=mac1_key).digest() + bytes(16)
+    return msg
 
 
 def load_x25519(path: str):
@@ -230,6 +244,8 @@ class Datagrams:
             sys.exit("attack.py: --type is required for --body %s" % b)
         if self.kind == "random":
             self.prefix, self.n = b"", int(arg)
+        elif self.kind == "seq":
+            self.n, self.seq = int(arg), 0
         elif self.kind == "prefixed":
             h, _, n = arg.partition(":")
             self.kind, self.prefix, self.n = "random", bytes.fromhex(h), int(n)
@@ -253,11 +269,12 @@ class Datagrams:
             spub = base64.b64decode(a.server_pub)
             if arg == "unknown":
                 X25519PrivateKey = noise_crypto()[0]
-                self.pool = [frame(self.ftype, self.index, noise_initiation(X25519PrivateKey.generate(), spub))
+                self.pool = [frame(self.ftype, self.index,
+                                   noise_initiation(X25519PrivateKey.generate(), spub, version=a.noise_version))
                              for _ in range(max(1, min(a.pool, 4096)))]
             else:
                 key = load_x25519(arg)
-                self.pool = [frame(self.ftype, self.index, noise_initiation(key, spub))]
+                self.pool = [frame(self.ftype, self.index, noise_initiation(key, spub, version=a.noise_version))]
         else:
             sys.exit("attack.py: unknown --body %s" % b)
 
@@ -269,6 +286,9 @@ class Datagrams:
             return os.urandom(n)
         if self.kind == "random":
             return frame(self.ftype, self.index, self.prefix + os.urandom(self.n))
+        if self.kind == "seq":
+            self.seq += 1
+            return frame(self.ftype, self.index, ((self.seq - 1) % (256 ** self.n)).to_bytes(self.n, "big"))
         if self.pool:
             d = self.pool[self.pool_i % len(self.pool)]
             self.pool_i += 1
@@ -440,7 +460,7 @@ def cmd_capture(a):
             continue
         if a.client and peer[0] != a.client:
             continue
-        if len(d) < 8 or d[3] != 1:
+        if len(d) < 8 or not d[3] & 1:  # flags 0x01: an index (0x02 too: a client's cookie field after it)
             continue
         index = struct.unpack("!I", d[4:8])[0]
         if need_init:
@@ -566,6 +586,7 @@ def main():
         q.add_argument("--xor-key")
         q.add_argument("--server-pub")
         q.add_argument("--pool", type=int, default=16)
+        q.add_argument("--noise-version", type=int, choices=(1, 2), default=2)
         q.add_argument("--count", type=int, default=0)
 
     s = sub.add_parser("send")

@@ -17,6 +17,13 @@ ATTACK_CIPHER=${ATTACK_CIPHER:-xor}
 FORGED_RANGE=172.31.128.0/17   # forged sources: no link has them; the server routes them via the attacker
 SRV_SOCK=
 ATTACK_FAILURES=()
+# The initiation format the cipher_noise under test speaks (docs/security.md
+# 3.2): 2 (mac1/mac2, prologue vpnhost-noise-v2) or 1 (before issue 15), as
+# an attacker reads it off the protocol's documentation; attack.py's
+# noise-init bodies use it.
+NOISE_VERSION=1
+grep -aq 'vpnhost-noise-v2' "$(dirname "$VPNHOST")/../lib/vpnhost/plugins/cipher_noise.so" 2>/dev/null && NOISE_VERSION=2
+INIT_SIZE=$([ "$NOISE_VERSION" = 2 ] && echo 141 || echo 109)  # an initiation's bytes
 
 check_fail() {
   log "CHECK FAILED: $*"

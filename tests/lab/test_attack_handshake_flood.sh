@@ -159,13 +159,13 @@ if [ "$ATTACK_CIPHER" = xor ]; then
   amp_phase forged-hello-300 300 "${HELLO[@]}" --spoof-range "$FORGED_RANGE" --rate 300
 else
   flood_phase hello-512-ports --type hello --index 0 --body random:12 --ports 512 --rate "$FLOOD_RATE"
-  flood_phase forged-initiation --type handshake --index 0 --body noise-init:unknown --pool 64 \
+  flood_phase forged-initiation --type handshake --index 0 --noise-version "$NOISE_VERSION" --body noise-init:unknown --pool 64 \
     --server-pub "${PUB[server]}" --spoof-range "$FORGED_RANGE" --rate "$FLOOD_RATE"
   # The per-source handshake limit must not be spent by datagrams that only
   # claim carol's address: 400 forged initiations a second "from" her.
-  flood_phase initiations-forged-from-carol --own-ip --type handshake --index 0 --body noise-init:unknown --pool 64 \
+  flood_phase initiations-forged-from-carol --own-ip --type handshake --index 0 --noise-version "$NOISE_VERSION" --body noise-init:unknown --pool 64 \
     --server-pub "${PUB[server]}" --spoof-range "$(c_underlay 3)/32" --rate 400
-  amp_phase forged-initiation-slow 400 --type handshake --index 0 --body noise-init:unknown --pool 64 \
+  amp_phase forged-initiation-slow 400 --type handshake --index 0 --noise-version "$NOISE_VERSION" --body noise-init:unknown --pool 64 \
     --server-pub "${PUB[server]}" --spoof-range "$FORGED_RANGE" --rate 200
 fi
 

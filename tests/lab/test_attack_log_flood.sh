@@ -69,10 +69,10 @@ in0=$UNPROVEN_IN
 FLOODS=() FLOOD_NAMES=()
 t0=$SECONDS
 if [ "$ATTACK_CIPHER" = noise ]; then
-  flood unknown-key --type handshake --index 0 --body noise-init:unknown --pool 64 --server-pub "${PUB[server]}" \
+  flood unknown-key --type handshake --index 0 --noise-version "$NOISE_VERSION" --body noise-init:unknown --pool 64 --server-pub "${PUB[server]}" \
     --spoof-range "$FORGED_RANGE" --rate 1000
   flood replayed --body "datagram:$LAB_TMP/alice-init.bin" --spoof-range "$FORGED_RANGE" --rate 1000
-  flood garbage-initiation --type handshake --index 0 --body random:109 --spoof-range "$FORGED_RANGE" --rate 500
+  flood garbage-initiation --type handshake --index 0 --body "random:$INIT_SIZE" --spoof-range "$FORGED_RANGE" --rate 500
 else
   flood hello --type hello --index 0 --body hello-xor --xor-key "$KEY" --spoof-range "$FORGED_RANGE" --rate 1000
   flood wrong-version --type hello --index 0 --body hello-xor-v:2 --xor-key "$KEY" --spoof-range "$FORGED_RANGE" --rate 1000
