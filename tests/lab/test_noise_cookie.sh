@@ -34,7 +34,7 @@ stat_get "$LAB_TMP/c1.stats" cipher_noise.cookies_received
 assert_ge "$STAT" 1 "client cipher_noise.cookies_received"
 
 # The HANDSHAKE datagrams (type 7) in order: the client's initiations are
-# 8 + 141 bytes, the cookie reply 8 + 56, the response 8 + 48.
+# 8 + 141 bytes (+ 16 while transport_udp's address-proof field rides along), the cookie reply 8 + 56, the response 8 + 48.
 python3 - "$LAB_TMP/c1.pcap" "$LAB_PORT" <<'PY' || fail "unexpected handshake on the wire"
 import struct, sys
 data = open(sys.argv[1], "rb").read(); port = int(sys.argv[2])
@@ -51,7 +51,8 @@ while pos + 16 <= len(data):
 print("    handshake datagrams:", seen)
 sizes = [n for _, n in seen]
 first = [x for x in seen if x[0] == "client"][0]
-assert first[1] in (4 + 141, 8 + 141), first
+# transport_udp's address-proof field (16 bytes, flag 0x02) may precede the body
+assert first[1] in (4 + 141, 8 + 141, 4 + 16 + 141, 8 + 16 + 141), first
 cookie = [x for x in seen if x[0] == "server" and x[1] in (4 + 56, 8 + 56)]
 assert cookie, "no cookie reply"
 assert cookie[0][1] < first[1], "the cookie reply is not smaller than the initiation"
