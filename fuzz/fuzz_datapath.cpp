@@ -285,13 +285,13 @@ Status FakeDevice::start(vpnsdk::DeviceSink& s, const vpnsdk::Assignment& self) 
   if (w->client) {  // what the client accepted from the server
     w->sessions[1].address = self.address;
     w->sessions[1].mtu = self.mtu;
-#ifdef DATAPATH_FUZZ_STRICT
     // Issue 15 item 6: by default a client accepts only a private network of
-    // at least /16 (10/8, 172.16/12, 192.168/16).
+    // at least /16 (router_client accept_networks: 10/8, 172.16/12,
+    // 192.168/16, 100.64/10; min_prefix_len 16).
     const std::uint32_t a = self.address;
-    const bool is_private = (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8;
+    const bool is_private =
+        (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == ((100u << 2) | 1u);
     FUZZ_CHECK(is_private && self.prefix_len >= 16);
-#endif
   }
   return {};
 }
