@@ -168,7 +168,9 @@ Status NoiseSession::on_cookie_reply(View in, vpnsdk::HandshakeMessages& out) {
   jar_->add_macs(msg, now);
   emit(out, msg);
   ctx_->noisy_debug("session {}: the server is under load: initiation sent again with its cookie", info_.id);
-  return {};
+  // Code::again: the host sends `out` but does not take a cookie reply
+  // (which anyone who saw mac1 can forge) as a sign of life of the peer.
+  return Status::error(Code::again, "cookie reply: initiation sent again with the cookie");
 }
 
 Status NoiseSession::on_response(View in, vpnsdk::HandshakeMessages& out) {

@@ -33,33 +33,38 @@ lab_stats "${CLIENT_PID[1]}" "$LAB_TMP/c1.stats"
 stat_get "$LAB_TMP/c1.stats" cipher_noise.cookies_received
 assert_ge "$STAT" 1 "client cipher_noise.cookies_received"
 
-# The HANDSHAKE datagrams (type 7) in order: the client's initiations are
-# 8 + 141 bytes (+ 16 while transport_udp's address-proof field rides along), the cookie reply 8 + 56, the response 8 + 48.
+# The HANDSHAKE datagrams (type 7) in order, by body size: the client's
+# initiations are 141 bytes, the cookie reply 56, the response 48 (the
+# header is 4 bytes, + 4 with a session index, flag 0x01, + 16 with
+# transport_udp's cookie field, flag 0x02).
 python3 - "$LAB_TMP/c1.pcap" "$LAB_PORT" <<'PY' || fail "unexpected handshake on the wire"
 import struct, sys
 data = open(sys.argv[1], "rb").read(); port = int(sys.argv[2])
 e = "<" if struct.unpack("<I", data[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d) else ">"
-pos, seen = 24, []
+pos, seen, wire = 24, [], []
 while pos + 16 <= len(data):
     incl = struct.unpack(e + "I", data[pos + 8:pos + 12])[0]
     ip = data[pos + 16 + 14:pos + 16 + incl]; pos += 16 + incl
     if len(ip) < 28 or ip[9] != 17: continue
     udp = ip[(ip[0] & 15) * 4:]
     sport, dport = struct.unpack(">HH", udp[:4]); p = udp[8:]
+    who = "server" if sport == port else "client"
+    wire.append((who, len(p)))
     if len(p) >= 4 and p[2] == 7:
-        seen.append(("server" if sport == port else "client", len(p)))
-print("    handshake datagrams:", seen)
-sizes = [n for _, n in seen]
-first = [x for x in seen if x[0] == "client"][0]
-# transport_udp's address-proof field (16 bytes, flag 0x02) may precede the body
-assert first[1] in (4 + 141, 8 + 141, 4 + 16 + 141, 8 + 16 + 141), first
-cookie = [x for x in seen if x[0] == "server" and x[1] in (4 + 56, 8 + 56)]
+        hdr = 4 + (4 if p[3] & 1 else 0) + (16 if p[3] & 2 else 0)
+        seen.append((who, len(p) - hdr, len(wire) - 1))
+print("    handshake bodies:", [(w, n) for w, n, _ in seen])
+inits = [x for x in seen if x[0] == "client"]
+assert inits and all(n == 141 for _, n, _ in inits), inits
+cookie = [x for x in seen if x[0] == "server" and x[1] == 56]
+resp = [x for x in seen if x[0] == "server" and x[1] == 48]
 assert cookie, "no cookie reply"
-assert cookie[0][1] < first[1], "the cookie reply is not smaller than the initiation"
-resp = [x for x in seen if x[0] == "server" and x[1] in (4 + 48, 8 + 48)]
 assert resp, "no response"
-i = seen.index(resp[0])
-got = sum(n for w, n in seen[:i] if w == "client"); sent = sum(n for w, n in seen[:i] if w == "server")
+assert cookie[0][2] < resp[0][2], "the cookie reply came after the response"
+assert wire[cookie[0][2]][1] < wire[inits[0][2]][1], "the cookie reply is not smaller than the initiation"
+upto = resp[0][2]
+got = sum(n for w, n in wire[:upto] if w == "client"); sent = sum(n for w, n in wire[:upto] if w == "server")
+print("    before the response: %d bytes from the client, %d from the server" % (got, sent))
 assert sent <= got, "before the response the server sent %d bytes for %d" % (sent, got)
 PY
 log "ok: cookie reply, then the initiation with mac2, then the response; the cookie reply was smaller"
