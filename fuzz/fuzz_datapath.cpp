@@ -42,9 +42,9 @@
 // DATA only within the MTU of the assignment it accepted (the one its device
 // was started with); no plugin throws; between two events the
 // pipeline holds no packet buffer, and after it is gone the pool is whole.
-// With -DDATAPATH_FUZZ_STRICT also issue 15 item 6: the client starts its
-// device only with a private address of at least /16 (today it takes any,
-// e.g. 200.8.8.8/1: seed client_hostile_welcome).
+// Issue 15 item 6: the client starts its device only with an address in
+// router_client's default accept_networks and a prefix of at least /16 (seed
+// client_hostile_welcome offers 200.8.8.8/1).
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
