@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "gateway.hpp"
+#include "transport_peers.hpp"
 
 namespace device_tun {
 
@@ -61,6 +62,14 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
   ctx.routes = cfg_.routes;
   ctx.net_gateway = routes_.net_gateway();
   ctx.trusted_ip = routes_.kept().empty() ? 0 : routes_.kept().front();
+  if (ctx.trusted_ip == 0 && !hub) {
+    // No host route kept (a split tunnel whose routes do not cover the
+    // server, or no routes at all): the server is still the transport's one
+    // connection, as OpenVPN's trusted_ip always names it. Several
+    // candidates: unknown rather than a guess.
+    const std::vector<std::uint32_t> peers = connected_ipv4_peers();
+    if (peers.size() == 1) ctx.trusted_ip = peers.front();
+  }
   if (!cfg_.up.empty()) {
     ++scripts_run_;
     if (Status s = run_script(cfg_.up, "up", ctx, cfg_.script_timeout_s, log_); !s) {

@@ -42,7 +42,14 @@ std::string script_option(const vpnsdk::Options& opts, const std::string& name, 
   const std::string& text = opts.str(name);
   if (text.empty()) return {};
   std::string path = resolve(text, base_dir);
-  if (::access(path.c_str(), F_OK) != 0) fail(opts, name, text, "no such file: " + path);
+  if (::access(path.c_str(), F_OK) != 0)
+    fail(opts, name, text,
+         "no such file: " + path +
+             (path == text ? std::string()
+                           : " (a relative path is taken from the manifest's directory, " + base_dir +
+                                 "; a manifest copied elsewhere needs the absolute path, e.g. "
+                                 "/usr/share/vpnhost/scripts/vpnhost-resolv, or /usr/local/share/... after "
+                                 "cmake --install)"));
   if (::access(path.c_str(), X_OK) != 0) fail(opts, name, text, path + " is not executable (chmod +x)");
   return path;
 }
@@ -93,7 +100,9 @@ TunConfig parse_tun_config(const vpnsdk::Options& opts, const std::string& base_
   else if (down_mode == "fallback")
     c.on_tunnel_down = OnTunnelDown::fallback;
   else
-    fail(opts, "on_tunnel_down", down_mode, "must be \"block\" (the default: nothing leaves around the tunnel) or \"fallback\"");
+    fail(opts, "on_tunnel_down", down_mode,
+         "must be \"block\" (the default: while the client reconnects, nothing leaves around the tunnel) or "
+         "\"fallback\"");
 
   c.block_ipv6 = opts.boolean("block_ipv6");
 

@@ -20,6 +20,7 @@ struct UdpCounters {
         bad_datagrams(c.counter("bad_datagrams")),
         oversize(c.counter("oversize")),
         unknown_peer(c.counter("unknown_peer")),
+        late_byes(c.counter("late_byes")),
         empty_datagrams(c.counter("empty_datagrams")),
         keepalives_sent(c.counter("keepalives_sent")),
         retransmits(c.counter("retransmits")),
@@ -64,6 +65,7 @@ struct UdpCounters {
   std::uint64_t& bad_datagrams;     // not exactly one valid frame: dropped
   std::uint64_t& oversize;          // larger than a packet buffer: dropped
   std::uint64_t& unknown_peer;      // server: from an unknown source, of a type that opens no session
+  std::uint64_t& late_byes;         // a BYE that finds no session (the second copy of one that ended it): dropped
   std::uint64_t& empty_datagrams;   // zero-length datagrams (the peer's NAT keepalives): ignored
   std::uint64_t& keepalives_sent;   // zero-length datagrams we sent (option keepalive)
   std::uint64_t& retransmits;       // HELLO/HANDSHAKE sent again, unanswered

@@ -113,16 +113,20 @@ void UdpTransport::classify(RxDatagram& d) {
 
 UdpTransport::Session* UdpTransport::session_for(RxDatagram& d, const ParsedDatagram& p) {
   const std::uint8_t type = p.type;
+  // BYE goes out twice (transport.cpp), and the first copy ends the
+  // session: the second one normally finds none. It asks to close what is
+  // already closed, so it is not counted as a stranger's datagram.
+  const bool bye = type == static_cast<std::uint8_t>(vpnsdk::wire::FrameType::bye);
   if (!cfg_.server()) {  // the connected socket hears only the server
     if (sessions_.empty()) {
-      ++n_.unknown_peer;
+      ++(bye ? n_.late_byes : n_.unknown_peer);
       return nullptr;
     }
     return sessions_.begin()->second.get();
   }
   if (auto it = by_peer_.find(d.from); it != by_peer_.end()) return find(it->second);
   if ((cfg_.open_types & (1u << type)) == 0) {
-    ++n_.unknown_peer;  // e.g. DATA from a client whose session ended here
+    ++(bye ? n_.late_byes : n_.unknown_peer);  // e.g. DATA from a client whose session ended here
     if (lim_unknown_.allow(*log_, spdlog::level::trace))
       log_->trace("dropped {} from {}: no session, and it opens none{}", vpnsdk::wire::type_name(type), d.from.text(),
                   lim_unknown_.suffix());

@@ -210,3 +210,16 @@ TEST_CASE("gateway and client options are checked at construction") {
   CHECK_THAT(error({{"state_dir", std::string("")}}), Catch::Contains("'state_dir'"));
   CHECK_THAT(error({{"nft", std::string("")}}), Catch::Contains("'nft'"));
 }
+
+TEST_CASE("a relative hook path is taken from the manifest's directory, and the error says so") {
+  // The stock route-all manifest says up = "../scripts/vpnhost-resolv": a
+  // copy of it in /etc/vpnhost points at /etc/scripts/, which does not exist.
+  TempDir tmp;
+  const std::string dir = tmp / "etc-vpnhost";
+  std::filesystem::create_directories(dir);
+  vpnsdk::testkit::Harness h(kTun, Opts{{"up", std::string("../scripts/vpnhost-resolv")}}, {}, dir);
+  REQUIRE(h.status().code == Code::config);
+  CHECK_THAT(h.status().message, Catch::Contains(dir + "/../scripts/vpnhost-resolv") &&
+                                     Catch::Contains("manifest's directory") &&
+                                     Catch::Contains("/usr/share/vpnhost/scripts/vpnhost-resolv"));
+}

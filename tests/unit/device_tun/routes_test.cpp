@@ -305,3 +305,28 @@ TEST_CASE("block: the tunnel routes stay while the device lives") {
   CHECK(has_line(sh("ip -4 route show"), "192.0.2.0/24 dev vpn0"));
   CHECK(h.counters().value("tunnel_down") == 0);
 }
+
+TEST_CASE("split tunnel: the hook's trusted_ip names the server even when no route to it is kept") {
+  ENTER_NETNS();
+  REQUIRE(make_underlay().empty());
+  TempDir tmp;
+  Socket transport;  // the server, outside the split tunnel's networks
+  connect_udp(transport, "203.0.113.7");
+  const std::string hook = tmp / "hook";
+  write_file(hook, "#!/bin/sh\nenv | grep -E '^(trusted_ip|route_net_gateway)=' > " + tmp.path() + "/$script_type.env\n",
+             0755);
+  vpnsdk::testkit::Harness h(kTun, Opts{{"routes", std::vector<std::string>{"192.0.2.0/24"}},
+                                        {"up", hook},
+                                        {"state_dir", tmp / "state"}});
+  REQUIRE(h.status().ok());
+  Sink sink;
+  auto s = h.get<vpnsdk::Device>().start(sink, assignment("10.10.0.2"));
+  INFO(s.message);
+  REQUIRE(s.ok());
+  const std::string env = read_file(tmp / "up.env");
+  INFO(env);
+  CHECK_THAT(env, Catch::Contains("trusted_ip=203.0.113.7"));
+  CHECK_THAT(env, !Catch::Contains("route_net_gateway="));  // no host route was kept
+  CHECK_FALSE(has_line(sh("ip -4 route show"), "203.0.113.7 via 172.31.9.1 dev vhA proto static"));
+  h.get<vpnsdk::Device>().stop();
+}

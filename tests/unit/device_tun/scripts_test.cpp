@@ -62,7 +62,7 @@ TEST_CASE("up and down scripts run with the OpenVPN-style environment and their 
         "foreign_option_2=dhcp-option DNS 9.9.9.9", "VPNHOST_DNS=10.10.0.1 9.9.9.9", "VPNHOST_ROUTES=192.0.2.0/24",
         "VPNHOST_ROUTE_ALL=0", "args: vpn0 1380 1380 10.10.0.5 255.255.255.0 init"})
     CHECK(has_line(up, want));
-  CHECK_THAT(up, !Catch::Contains("trusted_ip="));  // no server address was kept
+  CHECK_THAT(up, !Catch::Contains("trusted_ip="));  // no route kept, and no connection to a server here
   CHECK_THAT(log.str(), Catch::Contains("up script: hello from up"));
   CHECK(h.counters().value("scripts_run") == 1);
 
@@ -213,4 +213,42 @@ TEST_CASE("vpnhost-resolv leaves a file someone else rewrote meanwhile, and need
   out = run_resolv("sideways", conf, save, "", &rc);
   CHECK(rc == 1);
   CHECK_THAT(out, Catch::Contains("script_type"));
+}
+
+TEST_CASE("vpnhost-resolv keeps its save file out of /etc/netns/NAME/ by default") {
+  // `ip netns exec NAME` bind-mounts every file of /etc/netns/NAME/ over
+  // /etc, and warns about (and skips) one that has no counterpart there:
+  // the default save file must not land next to the namespace's resolv.conf.
+  TempDir tmp;
+  std::filesystem::create_directories(tmp / "netns/lab");
+  const std::string conf = tmp / "netns/lab/resolv.conf";
+  const std::string want_save = tmp / "netns/lab.resolv.conf.vpnhost-save";
+  write_file(conf, "nameserver 192.0.2.53\n");
+  auto run = [&](const std::string& type, const std::string& env) {
+    int rc = -1;
+    const std::string out = sh("env -i PATH=/usr/bin:/bin script_type=" + type +
+                                   " dev=vpn0 VPNHOST_RESOLV_CONF=" + conf + " " + env + " " + kResolv,
+                               &rc);
+    INFO(out);
+    CHECK(rc == 0);
+  };
+  run("up", "VPNHOST_DNS=10.10.0.1");
+  CHECK_THAT(read_file(conf), Catch::Contains("nameserver 10.10.0.1"));
+  CHECK(read_file(want_save) == "nameserver 192.0.2.53\n");
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(tmp / "netns/lab")) ++entries;
+  CHECK(entries == 1);  // resolv.conf only
+  run("down", "");
+  CHECK(read_file(conf) == "nameserver 192.0.2.53\n");
+  CHECK_FALSE(std::filesystem::exists(want_save));
+
+  // Any other file keeps the old default, FILE.vpnhost-save.
+  const std::string plain = tmp / "resolv.conf";
+  write_file(plain, "nameserver 192.0.2.54\n");
+  int rc = -1;
+  sh("env -i PATH=/usr/bin:/bin script_type=up dev=vpn0 VPNHOST_DNS=10.10.0.1 VPNHOST_RESOLV_CONF=" + plain + " " +
+         kResolv,
+     &rc);
+  CHECK(rc == 0);
+  CHECK(read_file(plain + ".vpnhost-save") == "nameserver 192.0.2.54\n");
 }

@@ -43,7 +43,7 @@ TEST_CASE("a HELLO from a new source opens a session, other frames from stranger
   a.send_to(encode(DATA, pattern(40, 1)), srv.port);
   a.send_to(encode(KEEPALIVE, {}), srv.port);
   a.send_to(encode(BYE, pattern(3, 1)), srv.port);
-  REQUIRE(rig.run_until([&] { return srv.s.counter("unknown_peer") == 3; }));
+  REQUIRE(rig.run_until([&] { return srv.s.counter("unknown_peer") == 2 && srv.s.counter("late_byes") == 1; }));
   CHECK(srv.s.sink.opened_.empty());
 
   a.send_to(encode(HELLO, pattern(12, 2)), srv.port);
@@ -322,4 +322,21 @@ TEST_CASE("listen = \"::\" serves IPv4 clients too, reported without the IPv4-ma
   REQUIRE(s.send(s.session(), WELCOME, pattern(24, 1)).ok());
   REQUIRE(rig.run_until([&] { return a.got.size() == 1; }));
   CHECK(a.got[0] == encode(WELCOME, pattern(24, 1)));
+}
+
+TEST_CASE("the late copy of a BYE finds no session: counted as late_byes, not unknown_peer", "[transport_udp][server]") {
+  Rig rig;
+  Server srv(rig);
+  RawPeer a(rig.io());
+  a.send_to(encode(HELLO, pattern(12, 1)), srv.port);
+  REQUIRE(rig.run_until([&] { return srv.s.sink.opened_.size() == 1; }));
+  const SessionId id = srv.s.sink.opened_[0].id;
+  // The host ends the session on the first BYE; the second copy, sent right
+  // after it (section 11.2 of docs/protocol.md), arrives when it is gone.
+  srv.s.close(id, Status::error(Code::session_fatal, "peer said goodbye"));
+  REQUIRE(rig.run_until([&] { return srv.s.sink.closed_.size() == 1; }));
+  a.send_to(encode(BYE, pattern(3, 7)), srv.port);
+  a.send_to(encode(DATA, pattern(20, 7)), srv.port);
+  REQUIRE(rig.run_until([&] { return srv.s.counter("late_byes") == 1 && srv.s.counter("unknown_peer") == 1; }));
+  CHECK(srv.s.sink.opened_.size() == 1);
 }
