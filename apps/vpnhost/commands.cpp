@@ -23,6 +23,7 @@
 #include "vpnhost/manifest.hpp"
 #include "vpnhost/plugin_loader.hpp"
 #include "vpnhost/service_notify.hpp"
+#include "vpnsdk/files.hpp"
 
 namespace vpnhost::app {
 namespace fs = std::filesystem;
@@ -177,6 +178,12 @@ int cmd_keygen(const std::string& file) {
   spdlog::info("wrote a new key to {} (mode 0600); for cipher_xor, copy it to the server and every client over a "
                "secure channel",
                file);
+  // The plugins refuse a key file that someone else could replace
+  // (StrictModes): say so now rather than at the first start.
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0)
+    if (std::string why = vpnsdk::trust_problem("key file", file, st); !why.empty())
+      spdlog::warn("{}; until then vpnhost refuses this key file", why);
   // The same file is an X25519 private key for cipher_noise: print its
   // public key on stdout (the private key itself stays in the file).
   try {

@@ -1,8 +1,6 @@
 #include "vpnhost/counters.hpp"
 
-#include <cstdio>
-#include <fstream>
-#include <unistd.h>
+#include "vpnsdk/files.hpp"
 
 namespace vpnhost {
 
@@ -30,19 +28,12 @@ std::string CounterRegistry::render() const {
   return out;
 }
 
-bool write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  bool written = false;
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return false;
-    f << text;
-    f.flush();
-    written = static_cast<bool>(f);
-  }
-  if (written && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
-  std::remove(tmp.c_str());  // never leave the temporary behind
-  return false;
+bool write_file_atomically(const std::string& path, const std::string& text, std::string* error) {
+  // A random temporary name created O_EXCL|O_NOFOLLOW, fsync, rename: a
+  // file or symlink someone planted next to the stats file is never opened.
+  std::string err = vpnsdk::write_file_atomically(path, text, 0644);
+  if (error != nullptr) *error = err;
+  return err.empty();
 }
 
 }  // namespace vpnhost

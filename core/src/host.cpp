@@ -339,7 +339,8 @@ class Host {
   void dump_stats(bool at_exit) {
     const std::string text = pipeline_ ? pipeline_->stats_text() : counters_.render();
     if (!stats_file_.empty()) {
-      if (!write_file_atomically(stats_file_, text)) spdlog::warn("cannot write stats file {}", stats_file_);
+      std::string err;
+      if (!write_file_atomically(stats_file_, text, &err)) spdlog::warn("stats file: {}", err);
     }
     if (at_exit || stats_file_.empty()) {
       spdlog::info("counters{}:", at_exit ? " at exit" : "");

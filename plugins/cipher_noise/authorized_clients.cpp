@@ -1,6 +1,8 @@
 #include "authorized_clients.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <stdexcept>
 
 #include "key_files.hpp"
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/ipv4.hpp"
 
 namespace cipher_noise {
@@ -100,20 +103,36 @@ AuthorizedClients AuthorizedClients::parse(const std::string& text, const std::s
 }
 
 AuthorizedClients load_authorized_clients(const std::string& path) {
+  // Opened once and checked on the descriptor: what is read is what was checked.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) throw std::invalid_argument("cannot read " + path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::invalid_argument("cannot read " + path + ": " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0) throw std::invalid_argument("cannot read " + path + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw std::invalid_argument(path + " is not a regular file");
   if ((st.st_mode & 022) != 0)
     throw std::invalid_argument(path + " is writable by group/others; anyone who can write it can authorize a key: "
                                 "run chmod go-w " + path);
+  // Owned by another user (or in a directory others can write): that user
+  // could authorize keys.
+  if (std::string why = vpnsdk::trust_problem("authorized_clients", path, st); !why.empty())
+    throw std::invalid_argument(why + " (anyone who can change it can authorize a key)");
   if (static_cast<std::uint64_t>(st.st_size) > kMaxAuthorizedFileBytes)
     throw std::invalid_argument(path + " is larger than 4 MiB");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::invalid_argument("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return AuthorizedClients::parse(ss.str(), path);
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::invalid_argument("cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxAuthorizedFileBytes) throw std::invalid_argument(path + " is larger than 4 MiB");
+  }
+  return AuthorizedClients::parse(text, path);
 }
 
 }  // namespace cipher_noise

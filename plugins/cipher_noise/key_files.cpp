@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/status.hpp"
 
 namespace cipher_noise {
@@ -76,6 +77,7 @@ Key load_secret_file(const std::string& option, const std::string& path, const s
          "); a private key must be readable by its owner only: run chmod 600 " + shown);
   if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileBytes)
     fail("key file " + shown + " is too large (a key file holds one line of base64)");
+  if (std::string why = vpnsdk::trust_problem("key file", shown, st); !why.empty()) fail(why);
 
   t.text.resize(kMaxKeyFileBytes + 1);
   std::size_t got = 0;

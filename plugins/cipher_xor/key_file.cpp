@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/status.hpp"
 
 namespace cipher_xor {
@@ -72,6 +73,7 @@ std::vector<std::uint8_t> load_key_file(const std::string& path, const std::stri
          "); run: chmod 600 " + shown);
   if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileBytes)
     fail("key file " + shown + " is too large (" + std::to_string(st.st_size) + " bytes; a key file holds one line of base64)");
+  if (std::string why = vpnsdk::trust_problem("key file", shown, st); !why.empty()) fail(why);
 
   k.text.resize(kMaxKeyFileBytes + 1);
   std::size_t got = 0;

@@ -33,7 +33,10 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
 
   if (!cfg_.masquerade.empty() || cfg_.routing()) {
     file_.emplace(cfg_.state_dir, ifname);
-    recover_stale();
+    if (Status s = recover_stale(); !s) {
+      file_.reset();  // left as it is, for whoever looks into it
+      return s;
+    }
     state_ = State{};
     state_.pid = ::getpid();
   }
@@ -144,14 +147,17 @@ void HostSetup::undo() noexcept {
 
 // An earlier run in this namespace with this device name died without
 // cleaning up: undo what its state file lists before doing anything.
-void HostSetup::recover_stale() {
+Status HostSetup::recover_stale() {
   std::string error;
   std::optional<State> stale = file_->load(error);
-  if (!stale) return;
+  if (!stale) return {};
   if (!error.empty()) {
-    if (log_) log_->warn("{}: ignored and removed", error);
-    file_->remove();
-    return;
+    // Its contents would become nft commands and route deletions run as
+    // root: a file device_tun could not have written is not acted on.
+    if (log_) log_->error("{}: nothing in it was undone", error);
+    return Status::error(Code::config, error + "; refusing to start: nothing in it was undone or run. Check what "
+                                               "it lists (docs/gateway.md, \"The state file\"), undo that by hand, "
+                                               "then remove it");
   }
   ++stale_recovered_;
   if (log_)
@@ -162,6 +168,7 @@ void HostSetup::recover_stale() {
   delete_host_routes(*stale, log_);
   gateway_down(cfg_, *file_, *stale, log_);
   file_->remove();
+  return {};
 }
 
 void HostSetup::settle_state_file() noexcept {

@@ -46,7 +46,7 @@ class HostSetup {
   void undo() noexcept;
 
  private:
-  void recover_stale();
+  vpnsdk::Status recover_stale();  // a state file that load() refuses: an error, nothing done
   void settle_state_file() noexcept;
   void watch_tunnel();
 

@@ -1,6 +1,7 @@
 #include "state_file.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,9 +9,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+#include <vector>
 
+#include "nft_table.hpp"
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/ipv4.hpp"
 
 namespace device_tun {
@@ -22,47 +25,167 @@ std::string netns_id() {
   return "net" + std::to_string(st.st_ino);
 }
 
-bool parse(std::istream& in, State& s) {
+bool digits(const std::string& w) {
+  return !w.empty() && w.size() <= 10 && w.find_first_not_of("0123456789") == std::string::npos;
+}
+
+bool number(const std::string& w, std::uint64_t max, std::uint64_t& out) {
+  if (!digits(w)) return false;
+  std::uint64_t v = 0;
+  for (char c : w) v = v * 10 + static_cast<unsigned>(c - '0');
+  if (v > max) return false;
+  out = v;
+  return true;
+}
+
+// Every value is checked as strictly as the manifest's own options are: the
+// file's contents become an nft script and route deletions run as root, so a
+// value that device_tun could not have written refuses the whole file.
+// "" or why (with the line number).
+std::string parse(std::istream& in, State& s) {
   std::string line;
+  unsigned line_no = 0;
+  bool seen_pid = false, seen_forward = false, seen_table = false;
   while (std::getline(in, line)) {
+    ++line_no;
+    const std::string at = "line " + std::to_string(line_no) + ": ";
     if (line.empty() || line[0] == '#') continue;
-    std::istringstream words(line);
-    std::string key;
-    words >> key;
+    std::vector<std::string> w;
+    {
+      std::istringstream words(line);
+      std::string word;
+      while (words >> word) w.push_back(word);
+    }
+    if (line.find_first_of("\t\r\v\f") != std::string::npos || line.find("  ") != std::string::npos ||
+        line.front() == ' ' || line.back() == ' ')
+      return at + "unexpected white space";
+    const std::string& key = w.front();
+    auto want = [&](std::size_t n) { return w.size() == n; };
     if (key == "pid") {
-      words >> s.pid;
+      std::uint64_t pid = 0;
+      if (seen_pid || !want(2) || !number(w[1], 0x7fffffff, pid) || pid == 0)
+        return at + "'pid' must appear once, with a process id (1-2147483647)";
+      seen_pid = true;
+      s.pid = static_cast<long>(pid);
     } else if (key == "ip_forward") {
-      std::string v;
-      words >> v;
-      s.ip_forward = v;
+      if (seen_forward || !want(2) || (w[1] != "0" && w[1] != "1"))
+        return at + "'ip_forward' must appear once, with 0 or 1";
+      seen_forward = true;
+      s.ip_forward = w[1];
     } else if (key == "nft_table") {
-      words >> s.nft_table;
+      if (seen_table || !want(2) || !valid_nft_table(w[1]))
+        return at + "'nft_table' must appear once, with a table name device_tun makes (vpnhost_ and up to 15 of "
+                    "a-z A-Z 0-9 _)";
+      seen_table = true;
+      s.nft_table = w[1];
     } else if (key == "route") {
-      std::string dst, gw;
-      unsigned len = 0, table = 0;
-      int oif = 0;
-      words >> dst >> len >> gw >> oif >> table;
-      auto d = vpnsdk::ipv4::parse_address(dst);
-      auto g = vpnsdk::ipv4::parse_address(gw);
-      if (!d || !g || len > 32) return false;
+      // dst length gateway oif table
+      std::uint64_t len = 0, oif = 0, table = 0;
+      auto d = want(6) ? vpnsdk::ipv4::parse_address(w[1]) : std::nullopt;
+      auto g = want(6) ? vpnsdk::ipv4::parse_address(w[3]) : std::nullopt;
+      if (!d || !g || vpnsdk::ipv4::to_string(*d) != w[1] || vpnsdk::ipv4::to_string(*g) != w[3] ||
+          !number(w[2], 32, len) || len != 32 || !number(w[4], 0x7fffffff, oif) || oif == 0 ||
+          !number(w[5], 0xffffffffu, table) || table == 0)
+        // device_tun records only the host routes it keeps to the server
+        // (keep_route_to): never a network, let alone a default route.
+        return at + "'route' must be: route <IPv4 address> 32 <IPv4 gateway> <interface index 1-2147483647> "
+                    "<table 1-4294967295>";
       Route r;
       r.dst = *d;
       r.length = static_cast<std::uint8_t>(len);
       r.gateway = *g;
-      r.oif = oif;
-      r.table = table;
+      r.oif = static_cast<int>(oif);
+      r.table = static_cast<std::uint32_t>(table);
       s.routes.push_back(r);
     } else if (key == "unreachable6") {
-      std::string prefix;
-      words >> prefix;
-      s.unreachable6.push_back(prefix);
+      if (!want(2) || (w[1] != "::/1" && w[1] != "8000::/1"))
+        return at + "'unreachable6' must be ::/1 or 8000::/1 (route_all's IPv6 block)";
+      for (const std::string& p : s.unreachable6)
+        if (p == w[1]) return at + "'unreachable6 " + w[1] + "' appears twice";
+      s.unreachable6.push_back(w[1]);
     } else {
-      return false;
+      return at + "unknown item '" + key.substr(0, 32) + "'";
     }
-    if (words.fail()) return false;
   }
+  if (in.bad()) return "cannot read it";
+  if (!seen_pid) return "no 'pid' line";
+  return {};
+}
+
+// Opens `path` for reading only if it is a regular file that neither another
+// user nor group/others could have written (StrictModes, vpnsdk/files.hpp).
+// -1 with errno ENOENT: no file; -1 with `error` set: refused.
+int open_trusted(const std::string& path, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err != ENOENT) error = "cannot open the state file " + path + ": " + std::strerror(err);
+    errno = err;
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot read the state file " + path + ": " + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    error = "the state file " + path + " is not a regular file";
+  } else if ((st.st_mode & 022) != 0) {
+    error = "the state file " + path + " is writable by group/others (mode " + std::to_string((st.st_mode >> 6) & 7) +
+            std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+            "), so anyone could have written what it says: run chmod go-w " + path + " after checking it";
+  } else {
+    error = vpnsdk::trust_problem("the state file", path, st);
+  }
+  if (!error.empty()) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The whole file (at most 64 KiB: device_tun writes a few lines).
+bool read_all(int fd, std::string& out) {
+  out.clear();
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > 65536) return false;
+  }
+}
+
+// "" with `s` filled, or why the file at `path` is refused.
+std::string load_file(const std::string& path, State& s, bool& exists) {
+  std::string error;
+  exists = true;
+  const int fd = open_trusted(path, error);
+  if (fd < 0) {
+    exists = !error.empty();
+    return error;
+  }
+  std::string text;
+  const bool ok = read_all(fd, text);
+  ::close(fd);
+  if (!ok) return "cannot read the state file " + path + " (unreadable or larger than 64 KiB)";
+  std::istringstream in(text);
+  if (std::string why = parse(in, s); !why.empty()) return "the state file " + path + " is not valid: " + why;
+  return {};
+}
+
+}  // namespace
+
+bool valid_nft_table(const std::string& name) {
+  static const std::string kPrefix = "vpnhost_";
+  if (name.size() <= kPrefix.size() || name.size() > kPrefix.size() + 15) return false;
+  if (name.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  for (char c : name.substr(kPrefix.size()))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
   return true;
 }
+
+namespace {
 
 bool alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
@@ -82,18 +205,19 @@ int make_dirs(const std::string& dir) {
 }  // namespace
 
 StateFile::StateFile(std::string dir, const std::string& ifname)
-    : dir_(std::move(dir)), prefix_("device_tun-" + netns_id() + "-") {
+    : dir_(std::move(dir)), prefix_("device_tun-" + netns_id() + "-"), table_(nft_table_name(ifname)) {
   path_ = dir_ + "/" + prefix_ + ifname + ".state";
 }
 
 std::optional<State> StateFile::load(std::string& error) const {
-  std::ifstream in(path_);
-  if (!in) return std::nullopt;
   State s;
-  if (!parse(in, s)) {
-    error = "cannot read the state file " + path_ + " (not written by device_tun?)";
-    return State{};
-  }
+  bool exists = false;
+  error = load_file(path_, s, exists);
+  if (!exists) return std::nullopt;
+  if (error.empty() && !s.nft_table.empty() && s.nft_table != table_)
+    error = "the state file " + path_ + " is not valid: it names the nftables table " + s.nft_table +
+            ", but this device's table is " + table_;
+  if (!error.empty()) return State{};
   return s;
 }
 
@@ -109,18 +233,10 @@ std::string StateFile::save(const State& s) const {
     out << "route " << vpnsdk::ipv4::to_string(r.dst) << " " << unsigned(r.length) << " "
         << vpnsdk::ipv4::to_string(r.gateway) << " " << r.oif << " " << r.table << "\n";
   for (const std::string& p : s.unreachable6) out << "unreachable6 " << p << "\n";
-  const std::string tmp = path_ + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << out.str();
-    f.flush();
-    if (!f) return "cannot write the state file " + tmp + ": " + std::strerror(errno);
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return "cannot write the state file " + path_ + ": " + std::strerror(err);
-  }
+  // A random temporary name, O_EXCL|O_NOFOLLOW: nothing planted in state_dir
+  // is written through.
+  if (std::string err = vpnsdk::write_file_atomically(path_, out.str(), 0644); !err.empty())
+    return "cannot write the state file: " + err;
   return {};
 }
 
@@ -136,9 +252,9 @@ std::vector<State> StateFile::others_alive() const {
     if (name.size() < 6 || name.compare(name.size() - 6, 6, ".state") != 0) continue;
     const std::string path = dir_ + "/" + name;
     if (path == path_) continue;
-    std::ifstream in(path);
     State s;
-    if (in && parse(in, s) && alive(s.pid)) out.push_back(std::move(s));
+    bool exists = false;
+    if (load_file(path, s, exists).empty() && alive(s.pid)) out.push_back(std::move(s));
   }
   ::closedir(d);
   return out;

@@ -30,23 +30,35 @@ struct State {
   bool empty() const { return !ip_forward && nft_table.empty() && routes.empty() && unreachable6.empty(); }
 };
 
+// "vpnhost_" and 1-15 of a-z A-Z 0-9 _: what nft_table_name() makes of a
+// valid interface name.
+bool valid_nft_table(const std::string& name);
+
 class StateFile {
  public:
   StateFile(std::string dir, const std::string& ifname);
   const std::string& path() const { return path_; }
 
-  // nullopt: no file; an unreadable file is an error message in `error`.
+  // nullopt: no file. A file that is refused comes back as an empty State
+  // with the reason in `error`: not a regular file, not owned by root or this
+  // process's user, writable by group/others or in a directory others can
+  // write (vpnsdk::trust_problem), or any value in it that device_tun could
+  // not have written (an unknown item, a table name that is not this
+  // device's, an address, length, index or number out of range, extra
+  // words). Nothing from a refused file may be acted on.
   std::optional<State> load(std::string& error) const;
   // "" or an error message.
   std::string save(const State& s) const;
   void remove() const noexcept;
 
-  // States of other devices in this network namespace whose process is alive.
+  // States of other devices in this network namespace whose process is
+  // alive (files that load() would refuse are skipped).
   std::vector<State> others_alive() const;
 
  private:
   std::string dir_;
   std::string prefix_;  // "device_tun-net<ino>-"
+  std::string table_;   // the nftables table this device's file may name
   std::string path_;
 };
 

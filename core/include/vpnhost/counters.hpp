@@ -40,7 +40,10 @@ class PrefixedCounters final : public vpnsdk::Counters {
   std::string prefix_;
 };
 
-// Writes `text` to `path` atomically (temp file + rename); false on error.
-bool write_file_atomically(const std::string& path, const std::string& text);
+// Writes `text` to `path` atomically, mode 0644 (vpnsdk::write_file_atomically:
+// a new temporary file with a random name, O_EXCL|O_NOFOLLOW, fsync, rename);
+// false on error, with the reason in *error when given. Nothing is left
+// behind on failure.
+bool write_file_atomically(const std::string& path, const std::string& text, std::string* error = nullptr);
 
 }  // namespace vpnhost

@@ -4,6 +4,7 @@
 #include "vpnsdk/context.hpp"
 #include "vpnsdk/counters.hpp"
 #include "vpnsdk/device.hpp"
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/ipv4.hpp"
 #include "vpnsdk/log.hpp"
 #include "vpnsdk/options.hpp"

@@ -1,6 +1,9 @@
 // cipher_noise.so through the SDK test harness: options and their errors
 // (key files, authorized_clients, roles, timers), and a whole session
 // between a server instance and a client instance of the built plugin.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -179,6 +182,47 @@ TEST_CASE("plugin: private key file checks", "[cipher_noise][plugin]") {
   o["private_key_file"] = std::string("server.key");
   auto h = load(o, k.dir.path().string());
   CHECK(h->status().ok());
+}
+
+// OpenSSH's StrictModes: whoever can replace a key file or authorized_clients
+// (its owner, or anyone who can write a directory above it) could make this
+// host trust their key; such a file is refused with the command that fixes it.
+TEST_CASE("plugin: key files and authorized_clients that another user could replace are refused", "[cipher_noise][plugin]") {
+  Keys k;
+  const std::string dir = k.dir.path().string();
+  const std::string psk = k.dir.write("psk", to_base64(k.bob.priv.view()) + "\n", 0600);
+  Opts o = k.server_opts();
+  o["psk_file"] = psk;
+  REQUIRE(load(o)->status().ok());
+  struct File {
+    std::string option, path, what;
+  };
+  for (const File& f : {File{"private_key_file", k.dir.at("server.key"), "key file"}, File{"psk_file", psk, "key file"},
+                        File{"authorized_clients", k.clients, "authorized_clients"}}) {
+    INFO(f.option);
+    REQUIRE(::chown(f.path.c_str(), 65534, 65534) == 0);
+    CHECK_THAT(refusal(o), Catch::Contains(f.what + " " + f.path +
+                                           " is owned by uid 65534, not by root or by the user vpnhost runs as "
+                                           "(root), so that user can change it: run chown root " + f.path));
+    REQUIRE(::chown(f.path.c_str(), 0, 0) == 0);
+    REQUIRE(load(o)->status().ok());
+  }
+  // A group-writable parent directory, without the sticky bit.
+  REQUIRE(::chmod(dir.c_str(), 0770) == 0);
+  CHECK_THAT(refusal(o), Catch::Contains("key file " + k.dir.at("server.key") + ": directory " + dir +
+                                         " is writable by group/others (mode 0770), so they can replace the file: "
+                                         "run chmod go-w " + dir));
+  // A directory owned by another user.
+  REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+  REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
+  CHECK_THAT(refusal(o), Catch::Contains("directory " + dir + " is owned by uid 65534") &&
+                             Catch::Contains("run chown root " + dir));
+  REQUIRE(::chown(dir.c_str(), 0, 0) == 0);
+  // World-writable with the sticky bit (as /tmp) is fine: nobody can replace another's file there.
+  REQUIRE(::chmod(dir.c_str(), 01777) == 0);
+  CHECK(load(o)->status().ok());
+  REQUIRE(::chmod(dir.c_str(), 0700) == 0);
+  CHECK(load(o)->status().ok());
 }
 
 TEST_CASE("plugin: role options", "[cipher_noise][plugin]") {

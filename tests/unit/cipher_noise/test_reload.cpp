@@ -2,6 +2,9 @@
 // removed from authorized_clients revokes its sessions, a new key can
 // connect, a broken file is refused and the old list kept, and key changes
 // need a restart.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -119,6 +122,20 @@ TEST_CASE("reload: a broken authorized_clients is refused and the old list kept"
   lab.dir.write("authorized_clients", Lab::line(lab.bob, "bob"), 0664);
   CHECK_THAT(lab.reload(lab.server_opts).message, Catch::Contains("is writable by group/others"));
   CHECK_FALSE(alice.s->revoked());
+  // Owned by another user (who could authorize keys): refused as at start.
+  lab.dir.write("authorized_clients", Lab::line(lab.bob, "bob"), 0644);
+  REQUIRE(::chown(lab.clients.c_str(), 65534, 65534) == 0);
+  CHECK_THAT(lab.reload(lab.server_opts).message,
+             Catch::Contains("authorized_clients " + lab.clients + " is owned by uid 65534") &&
+                 Catch::Contains("run chown root " + lab.clients));
+  CHECK_FALSE(alice.s->revoked());
+  REQUIRE(::chown(lab.clients.c_str(), 0, 0) == 0);
+  // In a directory others can write: refused as at start.
+  REQUIRE(::chmod(lab.dir.path().c_str(), 0777) == 0);
+  CHECK_THAT(lab.reload(lab.server_opts).message,
+             Catch::Contains("run chmod go-w " + lab.dir.path().string()));
+  CHECK_FALSE(alice.s->revoked());
+  REQUIRE(::chmod(lab.dir.path().c_str(), 0700) == 0);
   // A file that is gone, too.
   std::filesystem::remove(lab.clients);
   CHECK_THAT(lab.reload(lab.server_opts).message, Catch::Contains("No such file or directory"));

@@ -1,5 +1,8 @@
 // cipher_xor through the SDK test harness: key file checks, the XOR
 // transform against an independent naive implementation, counters.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -305,6 +308,23 @@ TEST_CASE("key file refused with a message naming the file and the option", "[ci
   SECTION("mode 0602 (world writable)") {
     const std::string path = dir.write("k", xor_test::base64(Bytes(32, 1)) + "\n", 0602);
     CHECK_THAT(refusal(path), Contains("key file " + path + " is writable by group/others (mode 0602)"));
+  }
+  SECTION("owned by another user (StrictModes)") {
+    const std::string path = dir.write_key("k", Bytes(32, 1));
+    REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+    CHECK_THAT(refusal(path), Contains("key file " + path + " is owned by uid 65534, not by root or by the user "
+                                       "vpnhost runs as (root), so that user can change it: run chown root " + path));
+  }
+  SECTION("in a group-writable directory (StrictModes)") {
+    std::filesystem::create_directories(dir.path() / "g");
+    const std::string d = (dir.path() / "g").string();
+    REQUIRE(::chmod(d.c_str(), 0775) == 0);
+    const std::string path = dir.write_key("g/k", Bytes(32, 1));
+    CHECK_THAT(refusal(path), Contains("key file " + path + ": directory " + d +
+                                       " is writable by group/others (mode 0775), so they can replace the file: "
+                                       "run chmod go-w " + d));
+    REQUIRE(::chmod(d.c_str(), 01777) == 0);  // sticky, as /tmp: accepted
+    CHECK(load(path)->status().ok());
   }
   SECTION("a directory") {
     std::filesystem::create_directories(dir.path() / "d");

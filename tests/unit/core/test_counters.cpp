@@ -107,3 +107,36 @@ TEST_CASE("counters: a failed write_file_atomically leaves no temporary file", "
   for (const auto& e : fs::directory_iterator(tmp.path())) names.push_back(e.path().filename().string());
   CHECK(names == std::vector<std::string>{"stats.txt"});
 }
+
+// The stats file is written as root, often in a directory others can write
+// to or guess names in: the temporary file it goes through before must not
+// be a name someone can plant. Before, "<path>.tmp.<pid>" was opened with
+// O_TRUNC and no O_EXCL/O_NOFOLLOW: a symlink there made root overwrite any
+// file with the counters.
+TEST_CASE("counters: write_file_atomically does not write through a planted <path>.tmp.<pid>", "[counters]") {
+  TempDir tmp;
+  const std::string path = (tmp / "stats.txt").string();
+  const std::string victim = (tmp / "victim").string();
+  { std::ofstream(victim) << "precious\n"; }
+  const std::string planted = path + ".tmp." + std::to_string(::getpid());
+  REQUIRE(::symlink(victim.c_str(), planted.c_str()) == 0);
+  std::string err;
+  REQUIRE(vpnhost::write_file_atomically(path, "a 1\n", &err));
+  CHECK(err.empty());
+  CHECK(read_text(victim) == "precious\n");
+  CHECK(read_text(path) == "a 1\n");
+  struct stat st {};
+  REQUIRE(::lstat(planted.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));  // left alone
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0644);
+}
+
+TEST_CASE("counters: a failed write_file_atomically says why", "[counters]") {
+  TempDir tmp;
+  std::string err;
+  CHECK_FALSE(vpnhost::write_file_atomically((tmp / "missing" / "stats.txt").string(), "x 1\n", &err));
+  CHECK_THAT(err, Catch::Contains((tmp / "missing" / "stats.txt").string()) &&
+                      Catch::Contains("No such file or directory"));
+}

@@ -188,3 +188,22 @@ TEST_CASE("keys: a failed write leaves no partial key file", "[keys]") {
   REQUIRE(threw);
   CHECK_FALSE(fs::exists(key));
 }
+
+TEST_CASE("keys: vpnhost keygen warns when the plugins would refuse the new key file", "[keys][binary]") {
+  TempDir tmp;
+  const fs::path dir = tmp / "shared";
+  fs::create_directory(dir);
+  REQUIRE(::chmod(dir.c_str(), 0775) == 0);  // group-writable, no sticky bit
+  const fs::path key = dir / "made.key";
+  auto r = run_vpnhost({"keygen", key.string()}, tmp.path());
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exited);
+  CHECK(r.code == 0);  // the key is written; the warning says what to fix
+  CHECK_THAT(r.out + r.err, Catch::Contains("directory " + dir.string() + " is writable by group/others") &&
+                                Catch::Contains("run chmod go-w " + dir.string()) &&
+                                Catch::Contains("until then vpnhost refuses this key file"));
+  // A private directory: no warning.
+  auto ok = run_vpnhost({"keygen", (tmp / "fine.key").string()}, tmp.path());
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out + ok.err, !Catch::Contains("refuses this key file"));
+}
