@@ -33,7 +33,7 @@ constexpr std::array<OptionSpec, 19> kHostOptions{{
     {"on_server_bye", OptionType::string, "exit", "client: when the server shuts down (BYE shutdown): exit (status 0) or reconnect"},
     {"packet_buffers", OptionType::integer, "8192", "packet buffers in the pool (each ~9.4 KiB, allocated on demand)"},
     {"control_socket", OptionType::string, "", "UNIX socket (mode 0600) for `vpnhost status`; not set: /run/vpnhost/<manifest name>.sock; \"\": none"},
-    {"metrics", OptionType::string, "", "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. \"127.0.0.1:9586\" (\"\": off)"},
+    {"metrics", OptionType::string, "", "serve Prometheus metrics on loopback: \"PORT\" is http://127.0.0.1:PORT/metrics; \"HOST:PORT\" binds HOST instead (\"\": off)"},
     {"mtu", OptionType::integer, "0", "tunnel MTU: 0 derives it per session from the underlay (docs/mtu.md); 576..9000 fixes it"},
     {"mss_clamp", OptionType::boolean, "true", "lower the MSS option of TCP SYNs through the tunnel to its MTU - 40"},
 }};
@@ -211,6 +211,8 @@ HostSettings host_settings(const Manifest& m) {
   h.mss_clamp = o.boolean("mss_clamp");
   h.metrics = o.str("metrics");
   if (!h.metrics.empty()) {
+    // A bare port binds loopback: the endpoint names clients (docs/operations.md).
+    if (h.metrics.find_first_not_of("0123456789") == std::string::npos) h.metrics = "127.0.0.1:" + h.metrics;
     if (std::string err = parse_listen_address(h.metrics, h.metrics_host, h.metrics_port); !err.empty())
       throw ManifestError(m.host.at("metrics").where, "metrics: " + err);
   }

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -158,6 +159,12 @@ class Host {
       try {
         metrics_->open(h.metrics_host, h.metrics_port);
         spdlog::info("metrics at http://{}/metrics", h.metrics);
+        boost::system::error_code ec;
+        if (!boost::asio::ip::make_address(h.metrics_host, ec).is_loopback())
+          spdlog::warn("metrics on {} are reachable beyond this machine without authentication and name every "
+                       "authorized client and whether it is online; bind loopback (metrics = \"{}\") unless "
+                       "this is a management network",
+                       h.metrics, h.metrics_port);
       } catch (const std::exception& e) {
         spdlog::error("cannot start: {}", e.what());
         return false;

@@ -35,7 +35,7 @@ struct HostSettings {
   // Operations (docs/operations.md)
   std::string control_socket;            // "" = none
   bool control_socket_explicit = false;  // set in the manifest: failing to create it ends start-up
-  std::string metrics;                   // "HOST:PORT" or "" = off
+  std::string metrics;                   // "HOST:PORT" ("PORT" in the manifest: 127.0.0.1:PORT) or "" = off
   std::string metrics_host;
   std::uint16_t metrics_port = 0;
 };
