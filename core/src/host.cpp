@@ -403,4 +403,31 @@ void instantiate_all(const Configuration& config) {
   std::vector<std::unique_ptr<StageInstance>> made;
   for (const auto& r : config.stages) made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
 }
+
+void instantiate_all(const Configuration& config, Diagnostics& diag) {
+  vpnsdk::PacketPool pool(vpnsdk::PoolConfig{128, 9216, 64, 64});
+  CounterRegistry counters;
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<StageInstance>> made;
+  for (const auto& r : config.stages) {
+    try {
+      made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      std::string where = r.entry->where.str();
+      // "[cipher] cipher_xor: option key_file at m.manifest:16:1: cannot read ...":
+      // at the option's position, without repeating it in the message.
+      for (const auto& [name, entry] : r.options.entries()) {
+        if (entry.where.empty()) continue;
+        const std::string mark = "option " + name + " at " + entry.where + ": ";
+        if (const auto at = what.find(mark); at != std::string::npos) {
+          what.replace(at, mark.size(), "option " + name + ": ");
+          where = entry.where;
+          break;
+        }
+      }
+      diag.add(ManifestError::at(where, what));
+    }
+  }
+}
 }  // namespace vpnhost
