@@ -84,7 +84,7 @@ TEST_CASE("check: a stage in error is not also reported missing or unprovided", 
                    "plugins` lists them)"});
 }
 
-TEST_CASE("vpnhost check: every error at once, one line each, FILE:LINE:COL: error:", "[manifest][check][binary]") {
+TEST_CASE("vpnhost check: every error at once as FILE:LINE:COL: error: lines", "[manifest][check][binary]") {
   TempDir dir;
   write_text(dir / "many.manifest", kMany);
   const std::string file = (dir / "many.manifest").string();
@@ -138,6 +138,11 @@ TEST_CASE("vpnhost check takes --set and --plugins as a run does", "[manifest][c
   CHECK(count_containing(r.err, "--set cipher.kye=1: error: unknown option 'kye' for [cipher] cipher_xor") == 1);
   // ([cipher] has an option in error, so it is not created: its key file is not read.)
   CHECK(count_containing(r.err, ": error: ") == 2);
+
+  // A manifest that is not there is an error line too.
+  auto missing = run_vpnhost({"check", (dir / "nope.manifest").string()}, dir.path());
+  CHECK(missing.code == 1);
+  CHECK(missing.err == (dir / "nope.manifest").string() + ": error: cannot read manifest: No such file or directory\n");
 
   // Two different manifests: a usage error.
   auto two = run_vpnhost({"check", client, "--plugins", kManifestDir + "/relative_paths.manifest"}, dir.path());
