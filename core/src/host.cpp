@@ -417,14 +417,20 @@ void instantiate_all(const Configuration& config, Diagnostics& diag) {
       std::string where = r.entry->where.str();
       // "[cipher] cipher_xor: option key_file at m.manifest:16:1: cannot read ...":
       // at the option's position, without repeating it in the message.
+      // (Or "option NAME (WHERE): ", as cipher_noise writes it.)
+      bool placed = false;
       for (const auto& [name, entry] : r.options.entries()) {
         if (entry.where.empty()) continue;
-        const std::string mark = "option " + name + " at " + entry.where + ": ";
-        if (const auto at = what.find(mark); at != std::string::npos) {
-          what.replace(at, mark.size(), "option " + name + ": ");
-          where = entry.where;
-          break;
+        for (const std::string& mark : {"option " + name + " at " + entry.where + ": ",
+                                        "option " + name + " (" + entry.where + "): "}) {
+          if (const auto at = what.find(mark); at != std::string::npos) {
+            what.replace(at, mark.size(), "option " + name + ": ");
+            where = entry.where;
+            placed = true;
+            break;
+          }
         }
+        if (placed) break;
       }
       diag.add(ManifestError::at(where, what));
     }

@@ -33,6 +33,7 @@ namespace vpnhost {
 void instantiate_all(const Configuration& config);
 // The same for `vpnhost check`: every stage is tried, each failure becomes
 // one error in `diag` at the position of the option it names ("option
-// key_file at FILE:LINE:COL: ..."), else at the stage's table.
+// key_file at FILE:LINE:COL: ..." or "option key_file (FILE:LINE:COL): ..."),
+// else at the stage's table.
 void instantiate_all(const Configuration& config, Diagnostics& diag);
 }  // namespace vpnhost

@@ -148,3 +148,16 @@ TEST_CASE("vpnhost check takes --set and --plugins as a run does", "[manifest][c
   auto two = run_vpnhost({"check", client, "--plugins", kManifestDir + "/relative_paths.manifest"}, dir.path());
   CHECK(two.code == 64);
 }
+
+TEST_CASE("vpnhost check puts a plugin's error at the option it names", "[manifest][check][binary]") {
+  TempDir dir;
+  vpnhost::write_random_key(dir / "alice.key");
+  // cipher_noise writes "option NAME (FILE:LINE:COL): ...", cipher_xor "option NAME at FILE:LINE:COL: ...".
+  const std::string client = std::string(VPNHOST_SOURCE_DIR) + "/manifests/secure-client.manifest";
+  auto r = run_vpnhost({"check", client, "--set", "cipher.private_key_file=" + (dir / "alice.key").string()}, dir.path());
+  INFO("stderr: " << r.err);
+  CHECK(r.code == 1);
+  CHECK(count_containing(r.err, client + ":20:1: error: [cipher] cipher_noise: option server_public_key: "
+                                         "'PASTE-THE-SERVER-PUBLIC-KEY-HERE' is not a public key") == 1);
+  CHECK(count_containing(r.err, ": error: ") == 1);
+}
