@@ -88,7 +88,7 @@ assert_ge "$STAT" 4 "server cipher_noise.unknown_client"
 # --- a manifest mistake is refused before anything runs -----------------------
 out=$("$VPNHOST" check "$SECURE_CLIENT" --set "cipher.private_key_file=$LAB_TMP/alice.key" 2>&1)
 [ $? != 0 ] || fail "vpnhost check accepted the placeholder server_public_key"
-grep -q "server_public_key .*is not a public key" <<<"$out" || fail "check message: $out"
+grep -q "server_public_key.*is not a public key" <<<"$out" || fail "check message: $out"
 log "ok: vpnhost check refuses the placeholder server_public_key: ${out##*error: }"
 chmod 0644 "$LAB_TMP/alice.key"
 out=$("$VPNHOST" check "$SECURE_CLIENT" --set "cipher.private_key_file=$LAB_TMP/alice.key" \
