@@ -127,13 +127,38 @@ int cmd_run(const std::string& manifest, const Common& common, bool stdin_eof_ex
 }
 
 int cmd_check(const std::string& manifest, const Common& common) {
-  std::unique_ptr<PluginLoader> loader;
-  auto cfg = load(manifest, common, loader);
-  if (!cfg) return 1;
+  // Like a compiler: plugins' own log lines without a timestamp, warnings and
+  // worse unless --log-level says otherwise; then every error, one per line.
+  spdlog::set_pattern("%^%l%$: [%n] %v");
+  if (common.log_level.empty()) spdlog::set_level(spdlog::level::warn);
+  Diagnostics diag;
+  std::unique_ptr<PluginLoader> loader;  // declared first: libraries outlive the configuration
+  std::optional<Configuration> cfg;
   try {
-    instantiate_all(*cfg);
+    Manifest m = parse_manifest(manifest, common.overrides, diag);
+    Diagnostics again;  // host_settings' errors are reported once, by configure
+    loader = std::make_unique<PluginLoader>(plugin_search_path(host_settings(m, again).plugin_path));
+    cfg = configure(std::move(m), *loader, diag);
+  } catch (const ManifestError& e) {
+    diag.add(e);  // a TOML syntax error or an unreadable file: nothing after it can be checked
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    diag.add(ManifestError(Position{manifest, 0, 0}, e.what()));
+  }
+  if (cfg) instantiate_all(*cfg, diag);  // the stages that validated: key files, addresses
+  if (!diag.empty()) {
+    // In the manifest's order, as a compiler would; --set and whole-file errors first.
+    auto key = [&](const ManifestError& e) {
+      int line = 0, col = 0;
+      const std::string& w = e.where();
+      if (w.rfind(manifest + ":", 0) == 0 && std::sscanf(w.c_str() + manifest.size(), ":%d:%d", &line, &col) != 2)
+        line = col = 0;
+      return std::pair(line, col);
+    };
+    std::vector<ManifestError> errors = diag.errors();
+    std::stable_sort(errors.begin(), errors.end(),
+                     [&](const ManifestError& a, const ManifestError& b) { return key(a) < key(b); });
+    for (const auto& e : errors) std::fprintf(stderr, "%s: error: %s\n", e.where().c_str(), e.message().c_str());
+    std::fflush(stderr);
     return 1;
   }
   std::string stages;

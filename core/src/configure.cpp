@@ -33,7 +33,7 @@ constexpr std::array<OptionSpec, 19> kHostOptions{{
     {"on_server_bye", OptionType::string, "exit", "client: when the server shuts down (BYE shutdown): exit (status 0) or reconnect"},
     {"packet_buffers", OptionType::integer, "8192", "packet buffers in the pool (each ~9.4 KiB, allocated on demand)"},
     {"control_socket", OptionType::string, "", "UNIX socket (mode 0600) for `vpnhost status`; not set: /run/vpnhost/<manifest name>.sock; \"\": none"},
-    {"metrics", OptionType::string, "", "serve Prometheus metrics at http://HOST:PORT/metrics, e.g. \"127.0.0.1:9586\" (\"\": off)"},
+    {"metrics", OptionType::string, "", "serve Prometheus metrics on loopback: \"PORT\" is http://127.0.0.1:PORT/metrics; \"HOST:PORT\" binds HOST instead (\"\": off)"},
     {"mtu", OptionType::integer, "0", "tunnel MTU: 0 derives it per session from the underlay (docs/mtu.md); 576..9000 fixes it"},
     {"mss_clamp", OptionType::boolean, "true", "lower the MSS option of TCP SYNs through the tunnel to its MTU - 40"},
 }};
@@ -95,32 +95,49 @@ vpnsdk::Stage stage_from_capability(const std::string& cap, bool& is_stage) {
 std::span<const OptionSpec> host_option_specs() { return kHostOptions; }
 
 vpnsdk::Options build_options(std::span<const OptionSpec> schema, const RawTable& raw, const std::string& owner,
-                              const Position& table_where) {
+                              const Position& table_where, Diagnostics& diag) {
   vpnsdk::Options out;
+  std::set<std::string> given;  // also the ones in error: no "needs option" for them
   for (const auto& entry : raw) {
     const std::string& name = entry.first;  // (not a structured binding: clang < 16 cannot capture those)
     const RawValue& value = entry.second;
     auto spec = std::find_if(schema.begin(), schema.end(), [&](const OptionSpec& s) { return name == s.name; });
-    if (spec == schema.end())
-      throw ManifestError(value.where,
-                          "unknown option '" + name + "' for " + owner + "; valid options: " + valid_names(schema));
+    if (spec == schema.end()) {
+      diag.add(ManifestError(value.where,
+                             "unknown option '" + name + "' for " + owner + "; valid options: " + valid_names(schema)));
+      continue;
+    }
+    given.insert(name);
     std::optional<vpnsdk::OptionValue> v;
     if (value.value) v = coerce(spec->type, *value.value);
     // --set key_file=1234: the option wants a string, the text is one.
     if (!v && value.text && spec->type == OptionType::string) v = vpnsdk::OptionValue{*value.text};
-    if (!v)
-      throw ManifestError(value.where, "option '" + name + "' of " + owner + " expects " +
-                                           with_article(vpnsdk::option_type_name(spec->type)) + ", got " +
-                                           describe(value));
+    if (!v) {
+      diag.add(ManifestError(value.where, "option '" + name + "' of " + owner + " expects " +
+                                              with_article(vpnsdk::option_type_name(spec->type)) + ", got " +
+                                              describe(value)));
+      continue;
+    }
     out.set(name, {*v, true, value.where.str()});
   }
   for (const auto& spec : schema) {
     if (out.has(spec.name)) continue;
-    if (spec.required || spec.default_value == nullptr)
-      throw ManifestError(table_where, owner + " needs option '" + std::string(spec.name) + "' (" +
-                                           vpnsdk::option_type_name(spec.type) + "): " + spec.help);
+    if (spec.required || spec.default_value == nullptr) {
+      if (!given.count(spec.name))
+        diag.add(ManifestError(table_where, owner + " needs option '" + std::string(spec.name) + "' (" +
+                                                vpnsdk::option_type_name(spec.type) + "): " + spec.help));
+      continue;
+    }
     out.set(spec.name, {*vpnsdk::parse_option_text(spec.type, spec.default_value), false, ""});
   }
+  return out;
+}
+
+vpnsdk::Options build_options(std::span<const OptionSpec> schema, const RawTable& raw, const std::string& owner,
+                              const Position& table_where) {
+  Diagnostics diag;
+  vpnsdk::Options out = build_options(schema, raw, owner, table_where, diag);
+  diag.throw_first();
   return out;
 }
 
@@ -153,8 +170,8 @@ std::string default_control_socket(const std::filesystem::path& manifest_file) {
   return "/run/vpnhost/" + manifest_file.stem().string() + ".sock";
 }
 
-HostSettings host_settings(const Manifest& m) {
-  vpnsdk::Options o = build_options(kHostOptions, m.host, "[host]", m.host_where);
+HostSettings host_settings(const Manifest& m, Diagnostics& diag) {
+  vpnsdk::Options o = build_options(kHostOptions, m.host, "[host]", m.host_where, diag);
   HostSettings h;
   for (const auto& dir : o.list("plugin_path")) {
     std::filesystem::path p(dir);
@@ -163,13 +180,13 @@ HostSettings host_settings(const Manifest& m) {
   h.log_level = o.str("log_level");
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!levels.count(h.log_level))
-    throw ManifestError(m.host.at("log_level").where,
-                        "log_level '" + h.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
+    diag.add(ManifestError(m.host.at("log_level").where,
+                        "log_level '" + h.log_level + "' is not one of trace, debug, info, warn, error, critical, off"));
   auto non_negative = [&](const char* name, std::int64_t max) {
     std::int64_t v = o.integer(name);
     if (v < 0 || v > max)
-      throw ManifestError(m.host.at(name).where, std::string(name) + " must be between 0 and " + std::to_string(max));
-    return v;
+      diag.add(ManifestError(m.host.at(name).where, std::string(name) + " must be between 0 and " + std::to_string(max)));
+    return std::clamp<std::int64_t>(v, 0, max);
   };
   h.stats_interval = non_negative("stats_interval", 86400);
   h.stats_file = o.str("stats_file");
@@ -185,35 +202,45 @@ HostSettings host_settings(const Manifest& m) {
   h.reconnect = o.boolean("reconnect");
   h.reconnect_min = non_negative("reconnect_min", 3600 * 1000);
   h.reconnect_max = non_negative("reconnect_max", 3600 * 1000);
-  if (h.reconnect_min < 10) throw ManifestError(m.host.at("reconnect_min").where, "reconnect_min must be at least 10 (milliseconds)");
+  if (o.integer("reconnect_min") >= 0 && h.reconnect_min < 10)
+    diag.add(ManifestError(m.host.at("reconnect_min").where, "reconnect_min must be at least 10 (milliseconds)"));
   if (h.reconnect_max < h.reconnect_min)
-    throw ManifestError(m.host.count("reconnect_max") ? m.host.at("reconnect_max").where : m.host.at("reconnect_min").where,
-                        "reconnect_max must not be below reconnect_min");
+    diag.add(ManifestError(m.host.count("reconnect_max") ? m.host.at("reconnect_max").where : m.host.at("reconnect_min").where,
+                        "reconnect_max must not be below reconnect_min"));
   const std::string bye = o.str("on_server_bye");
   if (bye != "exit" && bye != "reconnect")
-    throw ManifestError(m.host.at("on_server_bye").where, "on_server_bye must be \"exit\" or \"reconnect\"");
+    diag.add(ManifestError(m.host.at("on_server_bye").where, "on_server_bye must be \"exit\" or \"reconnect\""));
   h.exit_on_server_bye = bye == "exit";
-  if (h.handshake_timeout == 0) throw ManifestError(m.host.at("handshake_timeout").where, "handshake_timeout must be at least 1");
-  if (h.packet_buffers < 64) throw ManifestError(m.host.at("packet_buffers").where, "packet_buffers must be at least 64");
+  if (o.integer("handshake_timeout") == 0) diag.add(ManifestError(m.host.at("handshake_timeout").where, "handshake_timeout must be at least 1"));
+  if (o.integer("packet_buffers") >= 0 && h.packet_buffers < 64) diag.add(ManifestError(m.host.at("packet_buffers").where, "packet_buffers must be at least 64"));
   if (m.host.count("control_socket")) {
     h.control_socket_explicit = true;
     h.control_socket = o.str("control_socket");
     if (!h.control_socket.empty() && std::filesystem::path(h.control_socket).is_relative())
       h.control_socket = (m.base_dir / h.control_socket).string();
     if (h.control_socket.size() > 107)
-      throw ManifestError(m.host.at("control_socket").where, "control_socket path is longer than 107 bytes (a UNIX socket limit)");
+      diag.add(ManifestError(m.host.at("control_socket").where, "control_socket path is longer than 107 bytes (a UNIX socket limit)"));
   } else {
     h.control_socket = default_control_socket(m.file);
   }
   h.mtu = o.integer("mtu");
   if (h.mtu != 0 && (h.mtu < 576 || h.mtu > 9000))
-    throw ManifestError(m.host.at("mtu").where, "mtu must be 0 (derive it from the underlay) or between 576 and 9000");
+    diag.add(ManifestError(m.host.at("mtu").where, "mtu must be 0 (derive it from the underlay) or between 576 and 9000"));
   h.mss_clamp = o.boolean("mss_clamp");
   h.metrics = o.str("metrics");
   if (!h.metrics.empty()) {
+    // A bare port binds loopback: the endpoint names clients (docs/operations.md).
+    if (h.metrics.find_first_not_of("0123456789") == std::string::npos) h.metrics = "127.0.0.1:" + h.metrics;
     if (std::string err = parse_listen_address(h.metrics, h.metrics_host, h.metrics_port); !err.empty())
-      throw ManifestError(m.host.at("metrics").where, "metrics: " + err);
+      diag.add(ManifestError(m.host.at("metrics").where, "metrics: " + err));
   }
+  return h;
+}
+
+HostSettings host_settings(const Manifest& m) {
+  Diagnostics diag;
+  HostSettings h = host_settings(m, diag);
+  diag.throw_first();
   return h;
 }
 
@@ -223,51 +250,67 @@ const ResolvedStage* Configuration::find(vpnsdk::Stage s) const {
   return nullptr;
 }
 
-Configuration configure(Manifest m, PluginLoader& loader) {
+Configuration configure(Manifest m, PluginLoader& loader, Diagnostics& diag) {
   Configuration c;
   c.manifest = std::move(m);
   const Manifest& man = c.manifest;
-  c.host = host_settings(man);
+  c.host = host_settings(man, diag);
 
   for (auto required : {vpnsdk::Stage::transport, vpnsdk::Stage::cipher, vpnsdk::Stage::router})
-    if (man.find(required) == nullptr)
-      throw ManifestError(Position{man.file.string(), 1, 1},
-                          std::string("missing stage: every manifest needs a [") + vpnsdk::stage_name(required) +
-                              "] table (`vpnhost plugins` lists the " + vpnsdk::stage_name(required) + " plugins)");
+    if (man.find(required) == nullptr && !man.tables_in_error.count(vpnsdk::stage_name(required)))
+      diag.add(ManifestError(Position{man.file.string(), 1, 1},
+                             std::string("missing stage: every manifest needs a [") + vpnsdk::stage_name(required) +
+                                 "] table (`vpnhost plugins` lists the " + vpnsdk::stage_name(required) + " plugins)"));
 
+  // Every stage whose plugin loads takes part in the needs check below;
+  // only those whose options are valid too go into c.stages.
+  std::vector<std::pair<const StageEntry*, const LoadedPlugin*>> loaded;
   for (const auto& entry : man.stages) {
     const LoadedPlugin* p = nullptr;
     try {
       p = &loader.load(entry.plugin);
     } catch (const LoadError& e) {
-      throw ManifestError(entry.where, "[" + entry.table + "]: " + e.what());
+      diag.add(ManifestError(entry.where, "[" + entry.table + "]: " + e.what()));
+      continue;
     }
     const auto* d = p->descriptor;
-    if (d->stage != entry.stage)
-      throw ManifestError(entry.where, "plugin '" + entry.plugin + "' is a " + vpnsdk::stage_name(d->stage) +
-                                           " plugin, but [" + entry.table + "] needs a " +
-                                           vpnsdk::stage_name(entry.stage) + " plugin");
+    if (d->stage != entry.stage) {
+      diag.add(ManifestError(entry.where, "plugin '" + entry.plugin + "' is a " + vpnsdk::stage_name(d->stage) +
+                                              " plugin, but [" + entry.table + "] needs a " +
+                                              vpnsdk::stage_name(entry.stage) + " plugin"));
+      continue;
+    }
+    loaded.emplace_back(&entry, p);
     std::span<const OptionSpec> schema(d->options, d->option_count);
-    c.stages.push_back(ResolvedStage{&entry, p, build_options(schema, entry.options,
-                                                              "[" + entry.table + "] " + entry.plugin, entry.where)});
+    const std::size_t before = diag.size();
+    vpnsdk::Options options = build_options(schema, entry.options, "[" + entry.table + "] " + entry.plugin, entry.where, diag);
+    if (diag.size() == before) c.stages.push_back(ResolvedStage{&entry, p, std::move(options)});
   }
 
-  // Every capability some stage needs must be provided by another.
-  std::set<std::string> provided;
-  for (const auto& r : c.stages) {
-    provided.insert(vpnsdk::stage_name(r.plugin->descriptor->stage));
-    for (auto p = r.plugin->descriptor->provides; p && *p; ++p) provided.insert(*p);
+  // Every capability some stage needs must be provided by another (a stage
+  // in error counts as there: its own error is reported).
+  std::set<std::string> provided(man.tables_in_error.begin(), man.tables_in_error.end());
+  for (const auto& [entry, plugin] : loaded) {
+    provided.insert(vpnsdk::stage_name(plugin->descriptor->stage));
+    for (auto p = plugin->descriptor->provides; p && *p; ++p) provided.insert(*p);
   }
-  for (const auto& r : c.stages) {
-    for (auto n = r.plugin->descriptor->needs; n && *n; ++n) {
+  for (const auto& [entry, plugin] : loaded) {
+    for (auto n = plugin->descriptor->needs; n && *n; ++n) {
       if (provided.count(*n)) continue;
       bool is_stage = false;
       vpnsdk::Stage s = stage_from_capability(*n, is_stage);
       std::string hint = is_stage ? "; add a [" + std::string(vpnsdk::stage_name(s)) + "] table" : "";
-      throw ManifestError(r.entry->where, "missing stage: [" + r.entry->table + "] " + r.entry->plugin + " needs '" +
-                                              *n + "', which no stage in this manifest provides" + hint);
+      diag.add(ManifestError(entry->where, "missing stage: [" + entry->table + "] " + entry->plugin + " needs '" + *n +
+                                               "', which no stage in this manifest provides" + hint));
     }
   }
+  return c;
+}
+
+Configuration configure(Manifest m, PluginLoader& loader) {
+  Diagnostics diag;
+  Configuration c = configure(std::move(m), loader, diag);
+  diag.throw_first();
   return c;
 }
 

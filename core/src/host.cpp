@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -158,6 +159,12 @@ class Host {
       try {
         metrics_->open(h.metrics_host, h.metrics_port);
         spdlog::info("metrics at http://{}/metrics", h.metrics);
+        boost::system::error_code ec;
+        if (!boost::asio::ip::make_address(h.metrics_host, ec).is_loopback())
+          spdlog::warn("metrics on {} are reachable beyond this machine without authentication and name every "
+                       "authorized client and whether it is online; bind loopback (metrics = \"{}\") unless "
+                       "this is a management network",
+                       h.metrics, h.metrics_port);
       } catch (const std::exception& e) {
         spdlog::error("cannot start: {}", e.what());
         return false;
@@ -396,5 +403,38 @@ void instantiate_all(const Configuration& config) {
   boost::asio::io_context io;
   std::vector<std::unique_ptr<StageInstance>> made;
   for (const auto& r : config.stages) made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
+}
+
+void instantiate_all(const Configuration& config, Diagnostics& diag) {
+  vpnsdk::PacketPool pool(vpnsdk::PoolConfig{128, 9216, 64, 64});
+  CounterRegistry counters;
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<StageInstance>> made;
+  for (const auto& r : config.stages) {
+    try {
+      made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      std::string where = r.entry->where.str();
+      // "[cipher] cipher_xor: option key_file at m.manifest:16:1: cannot read ...":
+      // at the option's position, without repeating it in the message.
+      // (Or "option NAME (WHERE): ", as cipher_noise writes it.)
+      bool placed = false;
+      for (const auto& [name, entry] : r.options.entries()) {
+        if (entry.where.empty()) continue;
+        for (const std::string& mark : {"option " + name + " at " + entry.where + ": ",
+                                        "option " + name + " (" + entry.where + "): "}) {
+          if (const auto at = what.find(mark); at != std::string::npos) {
+            what.replace(at, mark.size(), "option " + name + ": ");
+            where = entry.where;
+            placed = true;
+            break;
+          }
+        }
+        if (placed) break;
+      }
+      diag.add(ManifestError::at(where, what));
+    }
+  }
 }
 }  // namespace vpnhost

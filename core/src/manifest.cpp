@@ -133,10 +133,12 @@ void apply_override(Manifest& m, const std::string& spec) {
     }
     return;
   }
+  if (m.tables_in_error.count(table)) return;  // its error is reported already
   throw ManifestError(where, "the manifest has no [" + table + "] table to set '" + key + "' in");
 }
 
-Manifest build(const toml::table& root, const std::string& file, const std::vector<std::string>& overrides) {
+Manifest build(const toml::table& root, const std::string& file, const std::vector<std::string>& overrides,
+               Diagnostics& diag) {
   Manifest m;
   m.file = file;
   m.base_dir = std::filesystem::absolute(std::filesystem::path(file)).parent_path();
@@ -146,37 +148,55 @@ Manifest build(const toml::table& root, const std::string& file, const std::vect
     const Position kp = pos_of(key.source(), file);
     if (name == "host") {
       const toml::table* t = node.as_table();
-      if (t == nullptr) throw ManifestError(kp, "host must be a table: [host]");
+      if (t == nullptr) {
+        diag.add(ManifestError(kp, "host must be a table: [host]"));
+        continue;
+      }
       m.host_where = kp;
       for (const auto& [hk, hv] : *t) m.host.emplace(std::string(hk.str()), raw_from(hv, pos_of(hk.source(), file)));
       continue;
     }
     auto stage = stage_of_table(name);
-    if (!stage) throw ManifestError(kp, "unknown table '" + name + "'; valid tables: " + kStageTables);
+    if (!stage) {
+      diag.add(ManifestError(kp, "unknown table '" + name + "'; valid tables: " + kStageTables));
+      continue;
+    }
     if (*stage == vpnsdk::Stage::responder) {
       const toml::array* arr = node.as_array();
-      if (arr == nullptr || !arr->is_array_of_tables())
-        throw ManifestError(kp, "responders are an array of tables: write [[responder]] (one per responder)");
+      if (arr == nullptr || !arr->is_array_of_tables()) {
+        diag.add(ManifestError(kp, "responders are an array of tables: write [[responder]] (one per responder)"));
+        m.tables_in_error.insert(name);
+        continue;
+      }
       int i = 0;
       for (const auto& item : *arr) {
         ++i;
         const toml::table& t = *item.as_table();
-        m.stages.push_back(stage_entry(*stage, "responder #" + std::to_string(i), t, pos_of(t.source(), file), file));
+        if (!diag.collect([&] {
+              m.stages.push_back(stage_entry(*stage, "responder #" + std::to_string(i), t, pos_of(t.source(), file), file));
+            }))
+          m.tables_in_error.insert(name);
       }
       continue;
     }
     const toml::table* t = node.as_table();
-    if (t == nullptr) throw ManifestError(kp, name + " must be a table: [" + name + "]");
-    m.stages.push_back(stage_entry(*stage, name, *t, kp, file));
+    if (t == nullptr) {
+      diag.add(ManifestError(kp, name + " must be a table: [" + name + "]"));
+      m.tables_in_error.insert(name);
+      continue;
+    }
+    if (!diag.collect([&] { m.stages.push_back(stage_entry(*stage, name, *t, kp, file)); }))
+      m.tables_in_error.insert(name);
   }
-  for (const auto& spec : overrides) apply_override(m, spec);
+  for (const auto& spec : overrides) diag.collect([&] { apply_override(m, spec); });
   return m;
 }
 
-Manifest parse_toml(const std::string& text, const std::string& file, const std::vector<std::string>& overrides) {
+Manifest parse_toml(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
+                    Diagnostics& diag) {
   try {
     toml::table root = toml::parse(text, file);
-    return build(root, file, overrides);
+    return build(root, file, overrides, diag);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
     throw ManifestError(Position{file, static_cast<int>(b.line), static_cast<int>(b.column)},
@@ -197,17 +217,33 @@ const StageEntry* Manifest::find(vpnsdk::Stage s) const {
   return nullptr;
 }
 
-Manifest parse_manifest(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+Manifest parse_manifest(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                        Diagnostics& diag) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ManifestError(Position{file.string(), 0, 0}, "cannot read manifest: " + std::string(std::strerror(errno)));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_toml(text.str(), file.string(), overrides);
+  return parse_toml(text.str(), file.string(), overrides, diag);
+}
+
+Manifest parse_manifest(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  Diagnostics diag;
+  Manifest m = parse_manifest(file, overrides, diag);
+  diag.throw_first();
+  return m;
+}
+
+Manifest parse_manifest_text(const std::string& text, const std::string& name,
+                             const std::vector<std::string>& overrides, Diagnostics& diag) {
+  return parse_toml(text, name, overrides, diag);
 }
 
 Manifest parse_manifest_text(const std::string& text, const std::string& name,
                              const std::vector<std::string>& overrides) {
-  return parse_toml(text, name, overrides);
+  Diagnostics diag;
+  Manifest m = parse_toml(text, name, overrides, diag);
+  diag.throw_first();
+  return m;
 }
 
 }  // namespace vpnhost

@@ -4,7 +4,9 @@
 
 #include "reply_and_close.hpp"
 
+#include <algorithm>
 #include <array>
+#include <list>
 #include <stdexcept>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -45,12 +47,17 @@ std::string metrics_http_reply(std::string_view head, const std::function<std::s
   return response("200 OK", body(), "text/plain; version=0.0.4; charset=utf-8", !head_only);
 }
 
+namespace {
+struct HttpConnection;
+}
+
 struct MetricsServer::Shared {
   explicit Shared(boost::asio::io_context& io) : acceptor(io) {}
   tcp::acceptor acceptor;
   std::function<std::string()> body;
-  std::chrono::milliseconds timeout{5000};
-  std::size_t active = 0;
+  std::chrono::milliseconds head_timeout{2000};
+  std::list<HttpConnection*> open;  // oldest first; each removes itself when it ends
+  std::uint64_t evicted = 0;
 };
 
 namespace {
@@ -58,29 +65,51 @@ namespace {
 struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
   HttpConnection(std::shared_ptr<MetricsServer::Shared> sh, tcp::socket s)
       : shared(std::move(sh)), sock(std::move(s)), timer(sock.get_executor()) {
-    ++shared->active;
+    self_in_list = shared->open.insert(shared->open.end(), this);
   }
-  ~HttpConnection() { --shared->active; }
+  ~HttpConnection() { leave(); }
 
   std::shared_ptr<MetricsServer::Shared> shared;
   tcp::socket sock;
   boost::asio::steady_timer timer;
   std::array<char, 1024> chunk{};
   std::string head, reply;
+  bool answering = false;  // the request head is complete
+  bool listed = true;
+  std::list<HttpConnection*>::iterator self_in_list;
+
+  void leave() {
+    if (!listed) return;
+    shared->open.erase(self_in_list);
+    listed = false;
+  }
+
+  // Made room for a newer connection (or the deadline passed): closing the
+  // socket ends the pending read or write, which releases this object.
+  void drop() {
+    leave();
+    boost::system::error_code ignored;
+    sock.close(ignored);
+    timer.cancel();
+  }
+
+  void arm(std::chrono::milliseconds after) {
+    timer.expires_after(after);
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled or re-armed
+      self->drop();    // slow or silent client
+    });
+  }
 
   void start() {
-    timer.expires_after(shared->timeout);
-    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec) return;
-      boost::system::error_code ignored;
-      self->sock.close(ignored);  // slow or silent client
-    });
+    arm(shared->head_timeout);
     read();
   }
 
   void read() {
     sock.async_read_some(boost::asio::buffer(chunk), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                               std::size_t n) {
+      if (ec == boost::asio::error::operation_aborted || !self->sock.is_open()) return;  // dropped
       self->head.append(self->chunk.data(), n);
       std::size_t end = self->head.find("\r\n\r\n");
       if (end == std::string::npos) end = self->head.find("\n\n");
@@ -95,27 +124,35 @@ struct HttpConnection : std::enable_shared_from_this<HttpConnection> {
                       "Content-Length: " + std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text;
         return self->send();
       }
-      if (ec) {
-        self->timer.cancel();
-        return;
-      }  // closed before a whole request: nothing to answer
+      if (ec) return self->drop();  // closed before a whole request: nothing to answer
       self->read();
     });
   }
 
-  void send() { detail::reply_and_close(shared_from_this()); }
+  void send() {
+    answering = true;
+    arm(std::chrono::duration_cast<std::chrono::milliseconds>(MetricsServer::kWriteTimeout));
+    detail::reply_and_close(shared_from_this());
+  }
 };
+
+// At the cap: close the oldest connection still waiting for its request
+// head, else the oldest of all. A new connection always gets in.
+void make_room(MetricsServer::Shared& shared) {
+  while (shared.open.size() >= MetricsServer::kMaxConnections) {
+    auto victim = std::find_if(shared.open.begin(), shared.open.end(), [](const HttpConnection* c) { return !c->answering; });
+    if (victim == shared.open.end()) victim = shared.open.begin();
+    ++shared.evicted;
+    (*victim)->drop();  // removes it from the list
+  }
+}
 
 void accept_next(const std::shared_ptr<MetricsServer::Shared>& shared) {
   shared->acceptor.async_accept([shared](const boost::system::error_code& ec, tcp::socket s) {
     if (ec == boost::asio::error::operation_aborted || !shared->acceptor.is_open()) return;
     if (!ec) {
-      if (shared->active >= MetricsServer::kMaxConnections) {
-        boost::system::error_code ignored;
-        s.close(ignored);
-      } else {
-        std::make_shared<HttpConnection>(shared, std::move(s))->start();
-      }
+      make_room(*shared);
+      std::make_shared<HttpConnection>(shared, std::move(s))->start();
     }
     accept_next(shared);
   });
@@ -124,10 +161,10 @@ void accept_next(const std::shared_ptr<MetricsServer::Shared>& shared) {
 }  // namespace
 
 MetricsServer::MetricsServer(boost::asio::io_context& io, std::function<std::string()> body,
-                             std::chrono::milliseconds timeout)
+                             std::chrono::milliseconds head_timeout)
     : shared_(std::make_shared<Shared>(io)) {
   shared_->body = std::move(body);
-  shared_->timeout = timeout;
+  shared_->head_timeout = head_timeout;
 }
 
 MetricsServer::~MetricsServer() { close(); }
@@ -142,7 +179,7 @@ void MetricsServer::open(const std::string& host, std::uint16_t port) {
   acc.open(ep.protocol(), ec);
   if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(static_cast<int>(kMaxConnections), ec);
+  if (!ec) acc.listen(tcp::acceptor::max_listen_connections, ec);
   if (ec) {
     boost::system::error_code ignored;
     acc.close(ignored);
@@ -161,5 +198,8 @@ void MetricsServer::close() {
   boost::system::error_code ignored;
   if (shared_->acceptor.is_open()) shared_->acceptor.close(ignored);
 }
+
+std::size_t MetricsServer::connections() const { return shared_->open.size(); }
+std::uint64_t MetricsServer::evicted() const { return shared_->evicted; }
 
 }  // namespace vpnhost

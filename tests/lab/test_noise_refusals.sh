@@ -88,14 +88,14 @@ assert_ge "$STAT" 4 "server cipher_noise.unknown_client"
 # --- a manifest mistake is refused before anything runs -----------------------
 out=$("$VPNHOST" check "$SECURE_CLIENT" --set "cipher.private_key_file=$LAB_TMP/alice.key" 2>&1)
 [ $? != 0 ] || fail "vpnhost check accepted the placeholder server_public_key"
-grep -q "server_public_key .*is not a public key" <<<"$out" || fail "check message: $out"
-log "ok: vpnhost check refuses the placeholder server_public_key: ${out##*error }"
+grep -q "server_public_key.*is not a public key" <<<"$out" || fail "check message: $out"
+log "ok: vpnhost check refuses the placeholder server_public_key: ${out##*error: }"
 chmod 0644 "$LAB_TMP/alice.key"
 out=$("$VPNHOST" check "$SECURE_CLIENT" --set "cipher.private_key_file=$LAB_TMP/alice.key" \
   --set "cipher.server_public_key=\"${PUB[server]}\"" 2>&1)
 [ $? != 0 ] || fail "vpnhost check accepted a private key file readable by others"
 grep -q "chmod 600" <<<"$out" || fail "check message: $out"
-log "ok: a group/world-readable key is refused: ${out##*error }"
+log "ok: a group/world-readable key is refused: ${out##*error: }"
 
 # --- alice was never disturbed ------------------------------------------------
 lab_ping "$(c_ns 1)" 10.10.0.1 5

@@ -166,10 +166,11 @@ expect_refused() {
   "$@" >"$LAB_TMP/refused.log" 2>&1
   rc=$?
   assert_eq "$rc" 1 "$what: exit status"
-  errors=$(grep -c ' error ' "$LAB_TMP/refused.log")
+  # A log line ("... error [vpnhost] ...") or, from vpnhost check, "FILE:LINE:COL: error: ...".
+  errors=$(grep -cE ' error |: error: ' "$LAB_TMP/refused.log")
   assert_eq "$errors" 1 "$what: error lines"
   grep -qF -- "$want" "$LAB_TMP/refused.log" || fail "$what: expected '$want' in: $(cat "$LAB_TMP/refused.log")"
-  log "ok: $what: $(grep ' error ' "$LAB_TMP/refused.log" | sed 's/.*\] //')"
+  log "ok: $what: $(grep -E ' error |: error: ' "$LAB_TMP/refused.log" | sed 's/.*\] //; s/.*: error: //')"
 }
 
 so23=$LAB_TMP/abi/build/cxx23/cipher_rot.so

@@ -35,7 +35,7 @@ struct HostSettings {
   // Operations (docs/operations.md)
   std::string control_socket;            // "" = none
   bool control_socket_explicit = false;  // set in the manifest: failing to create it ends start-up
-  std::string metrics;                   // "HOST:PORT" or "" = off
+  std::string metrics;                   // "HOST:PORT" ("PORT" in the manifest: 127.0.0.1:PORT) or "" = off
   std::string metrics_host;
   std::uint16_t metrics_port = 0;
 };
@@ -46,8 +46,12 @@ std::span<const vpnsdk::OptionSpec> host_option_specs();
 // messages ("[cipher] cipher_xor"). Throws ManifestError.
 vpnsdk::Options build_options(std::span<const vpnsdk::OptionSpec> schema, const RawTable& raw,
                               const std::string& owner, const Position& table_where);
+// The same, collecting every error into `diag`; options in error are left out.
+vpnsdk::Options build_options(std::span<const vpnsdk::OptionSpec> schema, const RawTable& raw,
+                              const std::string& owner, const Position& table_where, Diagnostics& diag);
 
 HostSettings host_settings(const Manifest& m);
+HostSettings host_settings(const Manifest& m, Diagnostics& diag);
 
 // The control socket of a manifest that does not set one: /run/vpnhost/<file stem>.sock.
 std::string default_control_socket(const std::filesystem::path& manifest_file);
@@ -80,5 +84,9 @@ struct Configuration {
 // Loads every plugin the manifest names through `loader` and validates all
 // of it. Throws ManifestError (with the position) or LoadError.
 Configuration configure(Manifest m, PluginLoader& loader);
+// The same, collecting every error into `diag` instead (a plugin that does
+// not load is one error, not a LoadError). stages holds the stages that
+// validated: the configuration is complete only when `diag` stays empty.
+Configuration configure(Manifest m, PluginLoader& loader, Diagnostics& diag);
 
 }  // namespace vpnhost

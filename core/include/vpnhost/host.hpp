@@ -31,4 +31,9 @@ namespace vpnhost {
 // Creates (and destroys) every stage without starting any, so each plugin
 // validates its options (key files, addresses). Throws LoadError.
 void instantiate_all(const Configuration& config);
+// The same for `vpnhost check`: every stage is tried, each failure becomes
+// one error in `diag` at the position of the option it names ("option
+// key_file at FILE:LINE:COL: ..." or "option key_file (FILE:LINE:COL): ..."),
+// else at the stage's table.
+void instantiate_all(const Configuration& config, Diagnostics& diag);
 }  // namespace vpnhost

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,7 +24,46 @@ struct Position {
 // Every error message starts with "file:line:col: ".
 class ManifestError : public std::runtime_error {
  public:
-  ManifestError(const Position& where, const std::string& what) : std::runtime_error(where.str() + ": " + what) {}
+  ManifestError(const Position& where, const std::string& what)
+      : std::runtime_error(where.str() + ": " + what), where_(where.str()), message_(what) {}
+  // `where` already as text ("file:line:col", as Options::where() has it).
+  static ManifestError at(const std::string& where, const std::string& what) { return ManifestError(where, what, 0); }
+  // Where it is ("file:line:col", "file", or "--set SPEC") and what, apart.
+  const std::string& where() const noexcept { return where_; }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  ManifestError(const std::string& where, const std::string& what, int)
+      : std::runtime_error(where + ": " + what), where_(where), message_(what) {}
+  std::string where_, message_;
+};
+
+// Errors collected while validating, so that `vpnhost check` reports every
+// one at once. The throwing APIs throw the first one collected.
+class Diagnostics {
+ public:
+  void add(const ManifestError& e) { errors_.push_back(e); }
+  bool empty() const noexcept { return errors_.empty(); }
+  std::size_t size() const noexcept { return errors_.size(); }
+  const std::vector<ManifestError>& errors() const noexcept { return errors_; }
+  // Throws the first error, if there is one.
+  void throw_first() const {
+    if (!errors_.empty()) throw errors_.front();
+  }
+  // Runs f; a ManifestError it throws is collected. Returns whether it did not throw.
+  template <class F>
+  bool collect(F&& f) {
+    try {
+      f();
+      return true;
+    } catch (const ManifestError& e) {
+      add(e);
+      return false;
+    }
+  }
+
+ private:
+  std::vector<ManifestError> errors_;
 };
 
 struct RawValue {
@@ -49,6 +89,9 @@ struct Manifest {
   RawTable host;
   Position host_where;
   std::vector<StageEntry> stages;
+  // Stage tables ("cipher", "responder") left out of `stages` because of an
+  // error already reported: no "missing stage" error follows for them.
+  std::set<std::string> tables_in_error;
 
   const StageEntry* find(vpnsdk::Stage s) const;
 };
@@ -56,9 +99,16 @@ struct Manifest {
 // Parses `file`; `overrides` are "table.key=value" from --set. Throws
 // ManifestError (syntax, unknown tables, missing `plugin`, bad --set).
 Manifest parse_manifest(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+// The same, collecting every error after the TOML syntax into `diag` (a
+// syntax error or an unreadable file is still thrown: nothing follows it).
+// The manifest returned leaves out what was in error.
+Manifest parse_manifest(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                        Diagnostics& diag);
 
 // Parses TOML text directly (tests, fuzzing); `name` is used in messages.
 Manifest parse_manifest_text(const std::string& text, const std::string& name,
                              const std::vector<std::string>& overrides = {});
+Manifest parse_manifest_text(const std::string& text, const std::string& name,
+                             const std::vector<std::string>& overrides, Diagnostics& diag);
 
 }  // namespace vpnhost

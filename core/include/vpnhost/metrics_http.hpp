@@ -1,9 +1,14 @@
-// The optional Prometheus endpoint ([host] metrics = "127.0.0.1:9586"): a
-// minimal HTTP/1.0 responder on the host's io_context. GET (or HEAD)
-// /metrics answers the text exposition format; any other path is 404, any
-// other method 405, a malformed request 400, a request head over 8 KiB 431.
-// One request per connection; at most 16 connections at once, each closed
-// after 5 seconds.
+// The optional Prometheus endpoint ([host] metrics = "9586", i.e.
+// 127.0.0.1:9586): a minimal HTTP/1.0 responder on the host's io_context.
+// GET (or HEAD) /metrics answers the text exposition format; any other path
+// is 404, any other method 405, a malformed request 400, a request head over
+// 8 KiB 431. One request per connection.
+//
+// No client can hold it for the others: a connection has `head_timeout`
+// (2 s) to send its request head and kWriteTimeout to take the answer; at
+// most kMaxConnections are open at once, and a new one beyond that closes
+// the oldest connection that has not sent its request yet (or, if every one
+// has, the oldest), so a scrape is always accepted and answered at once.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -22,10 +27,11 @@ std::string metrics_http_reply(std::string_view head, const std::function<std::s
 class MetricsServer {
  public:
   static constexpr std::size_t kMaxHead = 8192;
-  static constexpr std::size_t kMaxConnections = 16;
+  static constexpr std::size_t kMaxConnections = 64;
+  static constexpr std::chrono::seconds kWriteTimeout{10};
 
   MetricsServer(boost::asio::io_context& io, std::function<std::string()> body,
-                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                std::chrono::milliseconds head_timeout = std::chrono::seconds(2));
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -35,6 +41,9 @@ class MetricsServer {
   void open(const std::string& host, std::uint16_t port);
   std::uint16_t port() const;
   void close();
+  // Connections open now, and how many were closed to make room (tests).
+  std::size_t connections() const;
+  std::uint64_t evicted() const;
 
   struct Shared;
 

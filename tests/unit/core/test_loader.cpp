@@ -400,12 +400,12 @@ TEST_CASE("vpnhost check: broken plugins exit 1 with one clear line, no crash", 
   TempDir dir;
   SECTION("wrong ABI") {
     auto c = check_with(dir, "fixture_wrong_abi");
-    require_one_clear_error(c, c.manifest + ":12:1: [responder #1]: " + fixture("fixture_wrong_abi") +
+    require_one_clear_error(c, c.manifest + ":12:1: error: [responder #1]: " + fixture("fixture_wrong_abi") +
                                    " was built for SDK ABI 99.0, but this host has SDK ABI " + kHostAbi);
   }
   SECTION("no entry point") {
     auto c = check_with(dir, "fixture_no_symbol");
-    require_one_clear_error(c, c.manifest + ":12:1: [responder #1]: " + fixture("fixture_no_symbol") +
+    require_one_clear_error(c, c.manifest + ":12:1: error: [responder #1]: " + fixture("fixture_no_symbol") +
                                    " is not a vpnhost plugin: it has no 'vpnhost_plugin_v1' entry point");
   }
   SECTION("factory throws ConfigError") {
@@ -419,17 +419,17 @@ TEST_CASE("vpnhost check: broken plugins exit 1 with one clear line, no crash", 
   SECTION("wrong stage") {
     auto c = check_with(dir, "fixture_wrong_stage", "cipher");
     require_one_clear_error(c, c.manifest +
-                                   ":7:2: plugin 'fixture_wrong_stage' is a router plugin, but [cipher] needs a cipher "
+                                   ":7:2: error: plugin 'fixture_wrong_stage' is a router plugin, but [cipher] needs a cipher "
                                    "plugin");
   }
   SECTION("wrong toolchain") {
     auto c = check_with(dir, "fixture_wrong_toolchain");
-    require_one_clear_error(c, c.manifest + ":12:1: [responder #1]: " + fixture("fixture_wrong_toolchain") +
+    require_one_clear_error(c, c.manifest + ":12:1: error: [responder #1]: " + fixture("fixture_wrong_toolchain") +
                                    " was built with 'gcc-1 libfoo', but this host with '" + vpnsdk::kToolchainId + "'");
   }
   SECTION("descriptor name differs from the file name") {
     auto c = check_with(dir, "fixture_bad_name");
-    require_one_clear_error(c, c.manifest + ":12:1: [responder #1]: " + fixture("fixture_bad_name") +
+    require_one_clear_error(c, c.manifest + ":12:1: error: [responder #1]: " + fixture("fixture_bad_name") +
                                    " calls itself 'fixture_misnamed', not 'fixture_bad_name'");
   }
   SECTION("object does not implement its stage") {
@@ -465,16 +465,22 @@ TEST_CASE("vpnhost check: manifest errors exit 1 with the position", "[loader][b
   INFO("stderr: " << r.err);
   REQUIRE(r.exited);
   CHECK(r.code == 1);
-  CHECK(count_containing(r.err, file + ":4:2: unknown table 'routr'") == 1);
-  CHECK(count_containing(r.err, "error") == 1);
+  CHECK(count_containing(r.err, file + ":4:2: error: unknown table 'routr'") == 1);
+  // Every other error is reported too: 'routr' is no [router], there is no
+  // [cipher], and [transport] has neither listen nor connect.
+  CHECK(count_containing(r.err, file + ":1:1: error: missing stage: every manifest needs a [router] table") == 1);
+  CHECK(count_containing(r.err, file + ":1:1: error: missing stage: every manifest needs a [cipher] table") == 1);
+  CHECK(count_containing(r.err, file + ":1:2: error: [transport] transport_tcp: exactly one of the options") == 1);
+  CHECK(count_containing(r.err, ": error: ") == 4);
 
   // --set is applied while parsing, before any plugin is looked at.
   auto r2 = run_vpnhost({"--set", "transport.port", "check", kManifestDir + "/relative_paths.manifest"}, dir.path());
   INFO("stderr: " << r2.err);
   REQUIRE(r2.exited);
   CHECK(r2.code == 1);
-  CHECK(count_containing(r2.err, "--set transport.port: expected TABLE.KEY=VALUE") == 1);
-  CHECK(count_containing(r2.err, "error") == 1);
+  CHECK(count_containing(r2.err, "--set transport.port: error: expected TABLE.KEY=VALUE") == 1);
+  CHECK(count_containing(r2.err, "relative_paths.manifest:11:1: error: [cipher] cipher_xor: option key_file: cannot read") == 1);
+  CHECK(count_containing(r2.err, ": error: ") == 3);
 }
 
 TEST_CASE("vpnhost plugins NAME: a broken plugin exits 1 with one line", "[loader][binary]") {

@@ -248,27 +248,78 @@ TEST_CASE("ops: the metrics endpoint serves /metrics over HTTP and bounds reques
   loop.run([&] { server.close(); });
 }
 
-TEST_CASE("ops: the metrics endpoint refuses more than 16 connections at once", "[ops][metrics][http]") {
+// One GET /metrics that must be answered within `bound`.
+static void scrape_within(std::uint16_t port, std::chrono::milliseconds bound) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int fd = tcp_connect(port);
+  const std::string req = "GET /metrics HTTP/1.0\r\n\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  bool closed = false;
+  const std::string r = read_all(fd, bound, closed);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ::close(fd);
+  INFO("took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(r.find("\r\n\r\nm 1\n") != std::string::npos);
+  CHECK(closed);
+  CHECK(took < bound);
+}
+
+TEST_CASE("ops: 32 idle connections do not keep a scrape from being answered", "[ops][metrics][http]") {
   Loop loop;
-  vpnhost::MetricsServer server(loop.io, [] { return std::string("m 1\n"); }, 3s);
+  // The host's settings: the default timeout.
+  vpnhost::MetricsServer server(loop.io, [] { return std::string("m 1\n"); });
   loop.run([&] { server.open("127.0.0.1", 0); });
   std::vector<int> idle;
-  for (std::size_t i = 0; i < vpnhost::MetricsServer::kMaxConnections; ++i) idle.push_back(tcp_connect(server.port()));
-  // Connections are accepted in order, one at a time: when the extra one is,
-  // the 16 before it hold every slot.
-  const int extra = tcp_connect(server.port());
-  bool closed = false;
-  CHECK(read_all(extra, 2s, closed).empty());
-  CHECK(closed);  // closed at once, long before the 3 s timeout
-  ::close(extra);
+  for (int i = 0; i < 32; ++i) idle.push_back(tcp_connect(server.port()));
+  std::this_thread::sleep_for(100ms);  // all of them accepted and waiting
+  for (int i = 0; i < 3; ++i) scrape_within(server.port(), 500ms);
   for (int fd : idle) ::close(fd);
-  // Once they are gone, it serves again.
-  std::string r;
-  for (int i = 0; i < 50 && r.empty(); ++i) {
-    r = http(server.port(), "GET /metrics HTTP/1.0\r\n\r\n");
-    if (r.empty()) std::this_thread::sleep_for(20ms);
+  loop.run([&] { server.close(); });
+}
+
+TEST_CASE("ops: beyond the connection cap the oldest idle connection makes room", "[ops][metrics][http]") {
+  Loop loop;
+  vpnhost::MetricsServer server(loop.io, [] { return std::string("m 1\n"); }, 30s);  // idle ones never time out here
+  loop.run([&] { server.open("127.0.0.1", 0); });
+  constexpr std::size_t kCap = vpnhost::MetricsServer::kMaxConnections;
+  std::vector<int> idle;
+  for (std::size_t i = 0; i < kCap + 8; ++i) idle.push_back(tcp_connect(server.port()));
+  std::size_t open = 0;
+  std::uint64_t evicted = 0;
+  for (int i = 0; i < 100; ++i) {
+    loop.run([&] { open = server.connections(), evicted = server.evicted(); });
+    if (evicted == 8) break;
+    std::this_thread::sleep_for(10ms);
   }
-  CHECK(r.find("\r\n\r\nm 1\n") != std::string::npos);
+  CHECK(open == kCap);
+  CHECK(evicted == 8);
+  // The 8 oldest were closed (EOF now), the newest still open.
+  for (std::size_t i = 0; i < idle.size(); ++i) {
+    bool closed = false;
+    read_all(idle[i], i < 8 ? 1000ms : 20ms, closed);
+    INFO("connection " << i);
+    CHECK(closed == (i < 8));
+  }
+  scrape_within(server.port(), 500ms);
+  for (int fd : idle) ::close(fd);
+  loop.run([&] { server.close(); });
+}
+
+TEST_CASE("ops: a client that trickles its request is cut off at the head deadline", "[ops][metrics][http]") {
+  Loop loop;
+  vpnhost::MetricsServer server(loop.io, [] { return std::string("m 1\n"); }, 400ms);
+  loop.run([&] { server.open("127.0.0.1", 0); });
+  const int fd = tcp_connect(server.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {  // one byte every 100 ms: never a whole head in time
+    if (::send(fd, "G", 1, MSG_NOSIGNAL) != 1) break;
+    read_all(fd, 100ms, closed);
+  }
+  CHECK(closed);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  ::close(fd);
+  scrape_within(server.port(), 500ms);
   loop.run([&] { server.close(); });
 }
 

@@ -35,6 +35,15 @@ TEST_CASE("ops: control_socket can be set, relative to the manifest, or turned o
                     Catch::StartsWith("m.manifest:2:1: option 'control_socket' of [host] expects a string"));
 }
 
+TEST_CASE("ops: metrics given a port alone binds loopback", "[ops][settings]") {
+  auto h = settings("metrics = \"9586\"\n");
+  CHECK(h.metrics == "127.0.0.1:9586");
+  CHECK(h.metrics_host == "127.0.0.1");
+  CHECK(h.metrics_port == 9586);
+  h = vpnhost::host_settings(vpnhost::parse_manifest_text("[host]\n", "a.manifest", {"host.metrics=9100"}));
+  CHECK(h.metrics == "127.0.0.1:9100");
+}
+
 TEST_CASE("ops: metrics takes HOST:PORT with a numeric address", "[ops][settings]") {
   auto h = settings("metrics = \"127.0.0.1:9586\"\n");
   CHECK(h.metrics == "127.0.0.1:9586");
@@ -45,7 +54,7 @@ TEST_CASE("ops: metrics takes HOST:PORT with a numeric address", "[ops][settings
   CHECK(h.metrics_port == 9100);
   h = settings("metrics = \"0.0.0.0:1\"\n");
   CHECK(h.metrics_port == 1);
-  for (const char* bad : {"9586", ":9586", "localhost:9586", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x",
+  for (const char* bad : {":9586", "0", "65536", "localhost:9586", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x",
                           "127.0.0.1:0", "127.0.0.1:65536", "::1:9586", "[::1]9586", "[nope]:1", "1.2.3:4",
                           "256.1.1.1:80"}) {
     INFO(bad);
