@@ -19,6 +19,7 @@
 #include "transport_keys.hpp"
 #include "vpnsdk/counters.hpp"
 #include "vpnsdk/log.hpp"
+#include "vpnsdk/log_limit.hpp"
 
 namespace cipher_noise {
 
@@ -92,20 +93,22 @@ class NoiseContext {
   RateLimiter limiter;         // new sessions' initiations without a valid mac2, per source (/64)
   RateLimiter proven;          // initiations with a valid mac2 (their source is proven), per source (/64)
   LoadMeter load;              // initiations a second, for "under load"
-  LogLimiter noisy;            // log lines that unauthenticated input causes
+  vpnsdk::LogLimit noisy;      // log lines that unauthenticated input causes: 10 a second
   std::optional<CookieChecker> cookies;  // server: mac1/mac2 checks and cookie replies
 
   // A debug line caused by unauthenticated input: rate-limited (at most 10
   // a second; the rest counted in log_suppressed and summarised).
   template <typename... A>
   void noisy_debug(spdlog::format_string_t<A...> fmt, A&&... args) {
-    std::uint64_t suppressed = 0;
-    const bool ok = noisy.allow(now(), suppressed);
-    if (!ok) ++n.log_suppressed;
+    // Counted whatever the level: log_suppressed measures the input, not the log.
+    if (!noisy.allow(now())) {
+      ++n.log_suppressed;
+      return;
+    }
     if (!log) return;
-    if (suppressed > 0)
-      log->debug("{} more line(s) about unauthenticated handshake input suppressed in the last second", suppressed);
-    if (ok) log->debug(fmt, std::forward<A>(args)...);
+    if (noisy.held() > 0)
+      log->debug("{} more line(s) about unauthenticated handshake input suppressed in the last second", noisy.held());
+    log->debug(fmt, std::forward<A>(args)...);
   }
 
   // Per client key: the newest initiation timestamp whose keys were

@@ -73,20 +73,4 @@ bool LoadMeter::busy(Clock::time_point now) {
   return static_cast<double>(std::max(current_, previous_)) > threshold_;
 }
 
-bool LogLimiter::allow(Clock::time_point now, std::uint64_t& suppressed) {
-  suppressed = 0;
-  if (now - window_ >= std::chrono::seconds(1)) {
-    suppressed = dropped_;
-    dropped_ = 0;
-    used_ = 0;
-    window_ = now;
-  }
-  if (used_ < burst_) {
-    ++used_;
-    return true;
-  }
-  ++dropped_;
-  return false;
-}
-
 }  // namespace cipher_noise

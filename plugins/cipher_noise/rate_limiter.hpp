@@ -15,8 +15,8 @@
 // threshold the server is "under load" and answers initiations without a
 // valid mac2 with a cookie reply instead of doing Diffie-Hellman.
 //
-// LogLimiter: at most `burst` lines a second from unauthenticated input;
-// the rest are counted and summarised once the second is over.
+// (The limit for log lines from unauthenticated input is the SDK's
+// vpnsdk::LogLimit, noise_context.hpp.)
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -76,21 +76,6 @@ class LoadMeter {
   Clock::time_point window_{};
   std::uint64_t current_ = 0;
   std::uint64_t previous_ = 0;
-};
-
-class LogLimiter {
- public:
-  using Clock = std::chrono::steady_clock;
-  explicit LogLimiter(std::uint32_t burst = 10) : burst_(burst) {}
-  // True if a line may be logged now. When a new second starts,
-  // `suppressed` is set to the number of lines held back before (else 0).
-  bool allow(Clock::time_point now, std::uint64_t& suppressed);
-
- private:
-  std::uint32_t burst_;
-  std::uint32_t used_ = 0;
-  std::uint64_t dropped_ = 0;
-  Clock::time_point window_{};
 };
 
 }  // namespace cipher_noise

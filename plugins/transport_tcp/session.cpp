@@ -76,7 +76,8 @@ bool TcpSession::consume() {
     if (f.result == ParsedFrame::bad) {
       if (!deliver()) return false;  // frames before the bad one still count
       ++env_->n.protocol_errors;
-      env_->quiet.debug(env_->log, "session {} ({}): {}; closing it", info_.id, info_.peer.to_string(), f.problem);
+      env_->quiet.log(env_->log, spdlog::level::debug, "session {} ({}): {}; closing it", info_.id,
+                      info_.peer.to_string(), f.problem);
       finish(Status::error(Code::session_fatal, f.problem));
       return false;
     }
@@ -250,8 +251,8 @@ void TcpSession::close(const Status& why) {
   if (env_ == nullptr || closing_) return;
   closing_ = true;
   close_why_ = why;
-  env_->quiet.debug(env_->log, "session {} ({}): closing ({} frame(s) queued): {}", info_.id, info_.peer.to_string(),
-                  queue_.size(), why.message);
+  env_->quiet.log(env_->log, spdlog::level::debug, "session {} ({}): closing ({} frame(s) queued): {}", info_.id,
+                  info_.peer.to_string(), queue_.size(), why.message);
   if (!writing_ && queue_.empty()) {
     // Nothing to flush, but sink.closed must not run inside this call.
     boost::asio::post(sock_.get_executor(), [self = shared_from_this()] {
@@ -274,7 +275,8 @@ void TcpSession::flushed() noexcept {
 void TcpSession::on_close_timeout() noexcept {
   if (env_ == nullptr) return;
   env_->n.close_drops += queue_.size();
-  env_->quiet.debug(env_->log, "session {}: close timeout, {} frame(s) not sent", info_.id, queue_.size());
+  env_->quiet.log(env_->log, spdlog::level::debug, "session {}: close timeout, {} frame(s) not sent", info_.id,
+                  queue_.size());
   finish(close_why_);
 }
 
@@ -295,8 +297,8 @@ void TcpSession::finish(const Status& why) noexcept {
   batch_.clear();  // never non-empty while the host holds it: finish() runs only from our own handlers
   ++env->n.sessions_closed;
   try {
-    env->quiet.debug(env->log, "session {} ({}) closed: {} {}", info_.id, info_.peer.to_string(), vpnsdk::code_name(why.code),
-                   why.message);
+    env->quiet.log(env->log, spdlog::level::debug, "session {} ({}) closed: {} {}", info_.id, info_.peer.to_string(),
+                   vpnsdk::code_name(why.code), why.message);
   } catch (...) {
   }
   const vpnsdk::SessionId id = info_.id;

@@ -17,7 +17,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
-#include "log_budget.hpp"
+#include "vpnsdk/log_limit.hpp"
 #include "vpnsdk/log.hpp"
 #include "vpnsdk/packet.hpp"
 #include "vpnsdk/session.hpp"
@@ -49,7 +49,7 @@ struct SessionEnv {
   TcpCounters& n;
   SessionOwner& owner;
   vpnsdk::TransportSink* sink = nullptr;  // set by start()
-  LogBudget quiet{};                      // per-connection debug lines (a peer can cause them)
+  vpnsdk::LogLimit quiet{};               // per-connection debug lines (a peer can cause them): 10 a second
 };
 
 class TcpSession : public std::enable_shared_from_this<TcpSession> {

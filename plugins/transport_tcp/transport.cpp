@@ -250,7 +250,7 @@ void TcpTransport::open_session(tcp::socket socket, vpnsdk::Role role) {
   if (ec) {  // already gone again
     if (role == vpnsdk::Role::responder) {
       ++n_.accept_errors;
-      env_.quiet.debug(*log_, "accepted connection vanished: {}", ec.message());
+      env_.quiet.log(*log_, spdlog::level::debug, "accepted connection vanished: {}", ec.message());
     } else {
       connect_failed(ec.message());
     }
@@ -260,8 +260,8 @@ void TcpTransport::open_session(tcp::socket socket, vpnsdk::Role role) {
   auto session = std::make_shared<TcpSession>(env_, info, std::move(socket));
   sessions_.emplace(info.id, session);
   ++n_.sessions_opened;
-  env_.quiet.debug(*log_, "session {} opened ({}, peer {})", info.id,
-              role == vpnsdk::Role::initiator ? "initiator" : "responder", info.peer.to_string());
+  env_.quiet.log(*log_, spdlog::level::debug, "session {} opened ({}, peer {})", info.id,
+                 role == vpnsdk::Role::initiator ? "initiator" : "responder", info.peer.to_string());
   try {
     env_.sink->opened(info);  // may close the session, stop or even destroy us
   } catch (const std::exception& e) {

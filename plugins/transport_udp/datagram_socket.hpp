@@ -19,6 +19,7 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -31,12 +32,19 @@
 
 #include "config.hpp"
 #include "counters.hpp"
-#include "log_limit.hpp"
 #include "peer.hpp"
 #include "vpnsdk/log.hpp"
+#include "vpnsdk/log_limit.hpp"
 #include "vpnsdk/packet.hpp"
 
 namespace transport_udp {
+
+// The limit for each kind of log line that datagrams from anyone can cause:
+// bursts of 10, 5 a second on average (10 per 2-second window), the number
+// held back on the next line let through (vpnsdk::LogLimit::suffix()).
+struct StrangerLogLimit : vpnsdk::LogLimit {
+  StrangerLogLimit() noexcept : vpnsdk::LogLimit(10, std::chrono::seconds(2)) {}
+};
 
 struct RxDatagram {
   vpnsdk::PacketPtr buf;  // data() is the whole datagram
@@ -133,7 +141,7 @@ class DatagramSocket {
   bool gro_ = false;            // UDP_GRO on receive
   bool pktinfo_ = false;        // IP_PKTINFO / IPV6_RECVPKTINFO (bound to a wildcard address)
   std::size_t plain_next_ = 0;  // front datagrams to send one per message (a refused GSO message)
-  LogLimit lim_;                // errors a stranger's datagrams (or ICMP errors for them) can cause
+  StrangerLogLimit lim_;        // errors a stranger's datagrams (or ICMP errors for them) can cause
 
   std::vector<vpnsdk::PacketPtr> bufs_;  // receive buffers, refilled from the pool
   std::vector<mmsghdr> rmsgs_;

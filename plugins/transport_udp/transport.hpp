@@ -27,7 +27,6 @@
 #include "counters.hpp"
 #include "datagram.hpp"
 #include "datagram_socket.hpp"
-#include "log_limit.hpp"
 #include "peer.hpp"
 #include "vpnsdk/context.hpp"
 #include "vpnsdk/transport.hpp"
@@ -170,8 +169,8 @@ class UdpTransport final : public vpnsdk::Transport, private SocketOwner {
   bool heard_ = false;
   Bytes opener_;
   unsigned cookie_resends_ = 0;
-  // Log lines that datagrams from anyone can cause (log_limit.hpp).
-  LogLimit lim_bad_, lim_unknown_, lim_refused_, lim_dup_, lim_cookie_, lim_session_, lim_path_, lim_sock_;
+  // Log lines that datagrams from anyone can cause, one limit per kind.
+  StrangerLogLimit lim_bad_, lim_unknown_, lim_refused_, lim_dup_, lim_cookie_, lim_session_, lim_path_, lim_sock_;
   std::vector<Group> groups_;
   std::size_t ngroups_ = 0;
   bool started_ = false;

@@ -22,13 +22,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <random>
 
-#include "vpnhost/log_limiter.hpp"
-
 #include "vpnhost/counters.hpp"
 #include "vpnhost/mtu.hpp"
 #include "vpnhost/ops.hpp"
 #include "vpnhost/protocol.hpp"
 #include "vpnhost/stage_instance.hpp"
+#include "vpnsdk/log_limit.hpp"
 #include "vpnsdk/sdk.hpp"
 
 namespace vpnhost {
@@ -138,7 +137,7 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   // Rate-limited log lines (at most 10 a second each), for everything input
   // from the network can cause; debug for what happens per packet.
   template <class... Args>
-  void log_limited(LogLimiter& limiter, spdlog::level::level_enum level, fmt::format_string<Args...> f,
+  void log_limited(vpnsdk::LogLimit& limiter, spdlog::level::level_enum level, fmt::format_string<Args...> f,
                    Args&&... args);
   template <class... Args>
   void warn_limited(fmt::format_string<Args...> f, Args&&... args);
@@ -202,9 +201,9 @@ class Pipeline final : public vpnsdk::TransportSink, public vpnsdk::DeviceSink {
   boost::asio::steady_timer reconnect_timer_;
   unsigned reconnect_attempt_ = 0;
   std::minstd_rand jitter_{std::random_device{}()};
-  LogLimiter noisy_;        // warnings
-  LogLimiter noisy_info_;
-  LogLimiter noisy_debug_;
+  vpnsdk::LogLimit noisy_;  // warnings and errors: 10 a second
+  vpnsdk::LogLimit noisy_info_;
+  vpnsdk::LogLimit noisy_debug_;
   bool stopping_ = false;
   bool finished_ = false;
   int exit_code_ = 0;
@@ -237,17 +236,11 @@ bool Pipeline::guarded(const StageInstance& stage, vpnsdk::SessionId sid, const 
 }
 
 // Log lines that input from the network can cause: at most 10 a second per
-// level, the rest summed up once a second (docs/limits.md).
+// limiter, the rest summed up once a second (vpnsdk/log_limit.hpp, docs/limits.md).
 template <class... Args>
-void Pipeline::log_limited(LogLimiter& limiter, spdlog::level::level_enum level, fmt::format_string<Args...> f,
+void Pipeline::log_limited(vpnsdk::LogLimit& limiter, spdlog::level::level_enum level, fmt::format_string<Args...> f,
                            Args&&... args) {
-  if (!log_->should_log(level)) return;
-  std::uint64_t suppressed = 0;
-  const bool ok = limiter.allow(suppressed);
-  if (suppressed > 0)
-    log_->log(level, "({} similar {} suppressed in the last second)", suppressed,
-              level == spdlog::level::warn ? "warnings" : level == spdlog::level::err ? "errors" : "lines");
-  if (ok) log_->log(level, f, std::forward<Args>(args)...);
+  limiter.log(*log_, level, f, std::forward<Args>(args)...);
 }
 
 template <class... Args>

@@ -7,6 +7,7 @@
 #include "vpnsdk/files.hpp"
 #include "vpnsdk/ipv4.hpp"
 #include "vpnsdk/log.hpp"
+#include "vpnsdk/log_limit.hpp"
 #include "vpnsdk/options.hpp"
 #include "vpnsdk/packet.hpp"
 #include "vpnsdk/plugin.hpp"

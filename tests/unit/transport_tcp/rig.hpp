@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vpnsdk/asio.hpp"
@@ -112,7 +113,8 @@ class Instance {
 
 class Rig {
  public:
-  explicit Rig(vpnsdk::PoolConfig pool = {}) : rig_(plugin_path(), pool, logger()) {}
+  explicit Rig(vpnsdk::PoolConfig pool = {}, std::shared_ptr<spdlog::logger> log = nullptr)
+      : rig_(plugin_path(), pool, log ? std::move(log) : logger()) {}
   ~Rig() {
     for (auto& i : instances_) destroy(i);  // plugins before their sinks
   }
