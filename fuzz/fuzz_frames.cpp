@@ -122,6 +122,7 @@ struct Owner final : transport_tcp::SessionOwner {
     FUZZ_CHECK(id == kId);
     ++ended;
   }
+  std::size_t session_count() const noexcept override { return ended == 0 ? 1 : 0; }  // the one session
 };
 
 struct Sink final : vpnsdk::TransportSink {

@@ -110,7 +110,7 @@ void apply_override(Manifest& m, const std::string& spec) {
     toml::table parsed = toml::parse("v = " + text);
     value = raw_from(*parsed.get("v"), where);
   } catch (const toml::parse_error&) {
-    value = RawValue{vpnsdk::OptionValue{text}, "string", where};
+    value = RawValue{vpnsdk::OptionValue{text}, "string", where, std::nullopt};
   }
 
   value.text = text;
