@@ -23,5 +23,9 @@ int cmd_status(const std::string& socket, const std::string& manifest, const Com
 // Asks a running host (found as for status) to reload its manifest: exit 0
 // when it did, 1 with its refusal (it keeps running unchanged).
 int cmd_reload(const std::string& socket, const std::string& manifest, const Common& common);
+// Removes device_tun's kill switch for DEVICE (nftables table inet
+// vpnhostks_<DEVICE>) in this network namespace: exit 0 (also when there is
+// none), 1 when nft fails.
+int cmd_unblock(const std::string& device, const std::string& nft);
 
 }  // namespace vpnhost::app

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
                "  vpnhost --plugins manifests/server.manifest\n"
                "  vpnhost check [--plugins] FILE [--set ...] | vpnhost plugins [NAME] | vpnhost keygen FILE | vpnhost pubkey < FILE\n"
                "  vpnhost status [--json] [--socket PATH | --plugins MANIFEST]\n"
-               "  vpnhost reload [--socket PATH | --plugins MANIFEST]"};
+               "  vpnhost reload [--socket PATH | --plugins MANIFEST] | vpnhost unblock DEVICE"};
   app.set_version_flag("--version", std::string("vpnhost ") + VPNHOST_VERSION);
   app.fallthrough();
 
@@ -54,6 +54,12 @@ int main(int argc, char** argv) {
                                               "(exit 0: applied; 1: refused, it keeps running unchanged)");
   reload->add_option("--socket", reload_socket, "the host's control socket (default: as for status)");
 
+  std::string unblock_device, unblock_nft = "nft";
+  auto* unblock = app.add_subcommand("unblock", "remove the kill switch a crashed route_all client left for DEVICE "
+                                                "(nftables table inet vpnhostks_DEVICE in this network namespace)");
+  unblock->add_option("device", unblock_device, "the device name, as in [device] name (e.g. vpn0)")->required();
+  unblock->add_option("--nft", unblock_nft, "the nft command (as device.nft)");
+
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 
@@ -74,6 +80,7 @@ int main(int argc, char** argv) {
   if (*pubkey) return cmd_pubkey();
   if (*status) return cmd_status(status_socket, manifest, common, status_json);
   if (*reload) return cmd_reload(reload_socket, manifest, common);
+  if (*unblock) return cmd_unblock(unblock_device, unblock_nft);
   if (manifest.empty()) {
     std::fputs(app.help().c_str(), stderr);
     std::fputs("\nnothing to do: give --plugins FILE or a subcommand\n", stderr);

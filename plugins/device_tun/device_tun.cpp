@@ -51,7 +51,17 @@ class DeviceTun final : public vpnsdk::Device {
         write_errors_(ctx.counters->counter("write_errors")),
         read_errors_(ctx.counters->counter("read_errors")),
         read_oversize_(ctx.counters->counter("read_oversize")),
-        pool_exhausted_(ctx.counters->counter("pool_exhausted")) {}
+        pool_exhausted_(ctx.counters->counter("pool_exhausted")) {
+    // The kill switch goes up when the host starts running (its first
+    // handler, before any connection completes): never at construction,
+    // which `vpnhost check` does too without running anything.
+    if (setup_.kill_switch_wanted()) {
+      std::weak_ptr<int> life = life_;
+      boost::asio::post(io_, [this, life] {
+        if (!life.expired()) setup_.kill_switch_early();
+      });
+    }
+  }
 
   ~DeviceTun() override { stop(); }
 
@@ -139,10 +149,12 @@ class DeviceTun final : public vpnsdk::Device {
   // The down script runs while the interface still exists; then routes,
   // NAT and forwarding are restored and the interface goes.
   void stop() override {
-    if (!tun_.is_open()) return;
-    setup_.undo();
-    if (log_) log_->info("TUN {} removed", ifname_);
-    close_device();
+    if (tun_.is_open()) {
+      setup_.undo();
+      if (log_) log_->info("TUN {} removed", ifname_);
+      close_device();
+    }
+    setup_.kill_switch_off();  // a clean exit; a crash leaves it in place
   }
 
  private:
@@ -276,6 +288,7 @@ class DeviceTun final : public vpnsdk::Device {
   vpnsdk::DeviceSink* sink_ = nullptr;
   bool failed_ = false;
   std::shared_ptr<int> alive_;  // one per start(); handlers hold a weak_ptr
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);  // this object's lifetime, for posted handlers
   std::vector<vpnsdk::PacketPtr> batch_;
   std::vector<std::byte> scratch_;  // where a packet goes when the pool is empty
   std::uint64_t& packets_in_;
@@ -289,7 +302,7 @@ class DeviceTun final : public vpnsdk::Device {
   std::uint64_t& pool_exhausted_;
 };
 
-constexpr std::array<vpnsdk::OptionSpec, 14> kOptions{{
+constexpr std::array<vpnsdk::OptionSpec, 15> kOptions{{
     {"name", vpnsdk::OptionType::string, "vpn%d", "interface name (\"%d\": the kernel picks the number)"},
     {"mtu", vpnsdk::OptionType::integer, "0", "interface MTU (0: the MTU the server assigns)"},
     {"txqueuelen", vpnsdk::OptionType::integer, "500", "interface transmit queue length"},
@@ -308,6 +321,10 @@ constexpr std::array<vpnsdk::OptionSpec, 14> kOptions{{
      "route_all while the tunnel is down: \"block\" (routes stay on the device) or \"fallback\""},
     {"block_ipv6", vpnsdk::OptionType::boolean, "true",
      "route_all: make IPv6 unreachable (::/1, 8000::/1) rather than let it go around this IPv4 tunnel"},
+    {"kill_switch", vpnsdk::OptionType::boolean, "true",
+     "route_all with on_tunnel_down = \"block\": an nftables table (inet vpnhostks_<name>) lets out only lo, the "
+     "tunnel and the server's address, from start-up on and after a crash (until the next start or `vpnhost "
+     "unblock`)"},
     {"up", vpnsdk::OptionType::string, "", "script run after the device is configured (OpenVPN-style environment)"},
     {"down", vpnsdk::OptionType::string, "", "script run before the device is removed"},
     {"script_timeout", vpnsdk::OptionType::integer, "10", "seconds an up/down script may run (1..300)"},

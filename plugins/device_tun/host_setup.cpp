@@ -16,6 +16,7 @@ HostSetup::HostSetup(const TunConfig& cfg, boost::asio::io_context& io, std::sha
     : cfg_(cfg),
       log_(std::move(log)),
       watch_(io),
+      kill_switch_(cfg),
       routes_added_(counters.counter("routes_added")),
       scripts_run_(counters.counter("scripts_run")),
       scripts_failed_(counters.counter("scripts_failed")),
@@ -55,6 +56,11 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
       return s;
     }
   }
+  ifname_ = ifname;
+  if (Status s = kill_switch_update(ifname); !s) {
+    undo();
+    return s;
+  }
   settle_state_file();
 
   ScriptContext ctx;
@@ -93,10 +99,36 @@ Status HostSetup::resume() {
   if (s) s = routes_.tunnel_routes_up(log_);
   routes_added_ += routes_.added() - before;
   settle_state_file();
+  if (s) s = kill_switch_update(ifname_);
   if (!s) return s;
   if (log_) log_->info("tunnel back: routes through the tunnel in place");
   watch_tunnel();
   return {};
+}
+
+void HostSetup::kill_switch_early() noexcept {
+  try {
+    if (!kill_switch_.wanted() || kill_switch_.installed()) return;
+    if (cfg_.keep_route_to.empty()) {
+      if (log_)
+        log_->warn("kill switch: the server's address is not known before the first connection (keep_route_to is "
+                   "empty), so nothing is blocked until then; set device.keep_route_to = [\"<server address>\"] to "
+                   "block from start-up on");
+      return;
+    }
+    if (Status s = kill_switch_.set(cfg_.name, cfg_.keep_route_to, log_); !s && log_) log_->error("{}", s.message);
+  } catch (...) {
+  }
+}
+
+// The server's address(es): keep_route_to and the underlay routes kept now.
+Status HostSetup::kill_switch_update(const std::string& ifname) {
+  if (!kill_switch_.wanted() || !routes_.active()) return {};
+  std::vector<std::uint32_t> servers = cfg_.keep_route_to;
+  servers.insert(servers.end(), routes_.kept().begin(), routes_.kept().end());
+  if (servers.empty())
+    for (std::uint32_t a : connected_ipv4_peers()) servers.push_back(a);
+  return kill_switch_.set(ifname, servers, log_);
 }
 
 // Only fallback needs to know: block leaves the routes on the device, where

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "client_routes.hpp"
+#include "kill_switch.hpp"
 #include "script_hook.hpp"
 #include "state_file.hpp"
 #include "tun_config.hpp"
@@ -29,7 +30,10 @@ class HostSetup {
  public:
   HostSetup(const TunConfig& cfg, boost::asio::io_context& io, std::shared_ptr<spdlog::logger> log,
             vpnsdk::Counters& counters);
-  ~HostSetup() { undo(); }
+  ~HostSetup() {
+    undo();
+    kill_switch_off();
+  }
   HostSetup(const HostSetup&) = delete;
   HostSetup& operator=(const HostSetup&) = delete;
 
@@ -45,10 +49,19 @@ class HostSetup {
   // Idempotent; never throws.
   void undo() noexcept;
 
+  // The kill switch (kill_switch.hpp): wanted by the options; made before
+  // the first connection when keep_route_to names the server (else at the
+  // first apply()); kept up to date by apply() and resume(); removed only
+  // by kill_switch_off() (a clean exit), never by undo().
+  bool kill_switch_wanted() const { return kill_switch_.wanted(); }
+  void kill_switch_early() noexcept;
+  void kill_switch_off() noexcept { kill_switch_.remove(log_); }
+
  private:
   vpnsdk::Status recover_stale();  // a state file that load() refuses: an error, nothing done
   void settle_state_file() noexcept;
   void watch_tunnel();
+  vpnsdk::Status kill_switch_update(const std::string& ifname);
 
   const TunConfig& cfg_;
   std::shared_ptr<spdlog::logger> log_;
@@ -56,6 +69,8 @@ class HostSetup {
   State state_;
   ClientRoutes routes_;
   TunnelWatch watch_;
+  KillSwitch kill_switch_;
+  std::string ifname_;
   std::optional<ScriptContext> up_done_;  // the up script ran with this; down gets the same
   std::uint64_t& routes_added_;
   std::uint64_t& scripts_run_;

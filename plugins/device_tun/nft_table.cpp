@@ -30,8 +30,8 @@ std::string masquerade_script(const std::string& table, const std::string& tun, 
          "  chain forward {\n"
          "    type filter hook forward priority filter; policy accept;\n"
          "    iifname " + t + " oifname " + o + " ip saddr " + n + " accept\n"
-         "    iifname " + o + " oifname " + t + " ct state established,related accept\n"
-         "    iifname " + o + " oifname " + t + " drop\n"
+         "    iifname != " + t + " oifname " + t + " ct state established,related accept\n"
+         "    iifname != " + t + " oifname " + t + " drop\n"
          "  }\n"
          "}\n";
 }

@@ -15,8 +15,8 @@ std::string nft_table_name(const std::string& tun_ifname);
 // Replaces any table of that name (a stale one from a crashed run) with:
 //   postrouting (nat, srcnat): ip saddr <net> oifname <out> masquerade
 //   forward (filter): <tun> -> <out> from <net> accept;
-//                     <out> -> <tun> established,related accept;
-//                     <out> -> <tun> anything else drop
+//                     any interface but <tun> -> <tun> established,related accept;
+//                     any interface but <tun> -> <tun> anything else drop
 std::string masquerade_script(const std::string& table, const std::string& tun, const std::string& out,
                               const vpnsdk::ipv4::Prefix& net);
 // Deletes the table if it exists (no error if it does not).

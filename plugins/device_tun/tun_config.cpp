@@ -105,6 +105,7 @@ TunConfig parse_tun_config(const vpnsdk::Options& opts, const std::string& base_
          "\"fallback\"");
 
   c.block_ipv6 = opts.boolean("block_ipv6");
+  c.kill_switch = opts.boolean("kill_switch");
 
   c.up = script_option(opts, "up", base_dir);
   c.down = script_option(opts, "down", base_dir);

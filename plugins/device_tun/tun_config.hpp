@@ -30,6 +30,7 @@ struct TunConfig {
   std::vector<std::uint32_t> keep_route_to;     // empty: find the transport's peer(s) automatically
   OnTunnelDown on_tunnel_down = OnTunnelDown::block;
   bool block_ipv6 = true;                       // route_all: IPv6 unreachable instead of around the tunnel
+  bool kill_switch = true;                      // route_all + block: an nftables table lets out only the tunnel
 
   // Script hooks (absolute paths, "" = none).
   std::string up;
