@@ -88,6 +88,15 @@ void setup() {
   if (!g->client->start(m1).ok()) std::abort();
   exchange(*g->server, m1, m2);
   exchange(*g->client, m2, none);
+  // The client's first frame (its HELLO) confirms the server's keys: before
+  // it the server refuses a rekey (a new session takes a key over only then).
+  {
+    vpnsdk::PacketPtr hello = g->pool.acquire();
+    const Message body(8, std::byte{0x56});
+    if (!hello || !hello->append(body)) std::abort();
+    hello->meta.frame_type = 1;
+    if (!g->client->seal(*hello).ok() || !g->server->open(*hello).ok() || !g->server->confirmed()) std::abort();
+  }
   // A rekey: the client's keys age past rekey_after, it initiates, the
   // server answers, the client confirms; then each side holds ids 0 and 1.
   g->w.time.advance(std::chrono::seconds(130));

@@ -81,20 +81,32 @@ void check_parse(const Bytes& d) {
   const auto u = [&](std::size_t i) { return std::to_integer<std::uint32_t>(d[i]); };
   const std::uint32_t len = u(0) << 8 | u(1);
   const std::uint8_t type = static_cast<std::uint8_t>(u(2)), flags = static_cast<std::uint8_t>(u(3));
-  const bool indexed = flags == 1;
-  const std::size_t prefix = indexed ? 8 : 4;
-  const bool ok =
-      (flags == 0 || flags == 1) && wire::known_type(type) && d.size() >= prefix && len == d.size() - prefix;
+  // protocol.md 11.7: COOKIE (type 0x80) is exactly 00 10 80 00 + 16 bytes.
+  if (type == 0x80) {
+    const bool ok = flags == 0 && len == 16 && d.size() == 20;
+    FUZZ_CHECK(p.ok == ok);
+    FUZZ_CHECK(!ok || (p.cookie_reply && p.type == type && p.prefix == 4));
+    return;
+  }
+  // Flags 0x01: a 4-byte index after the header; 0x02: a 16-byte cookie field after that.
+  const bool indexed = (flags & 1) != 0, cookie = (flags & 2) != 0;
+  const std::size_t cookie_at = indexed ? 8 : 4;
+  const std::size_t prefix = cookie_at + (cookie ? 16 : 0);
+  const bool ok = (flags & ~3u) == 0 && wire::known_type(type) && d.size() >= prefix && len == d.size() - prefix;
   FUZZ_CHECK(p.ok == ok);
   if (!ok) {
     FUZZ_CHECK(p.problem != nullptr && *p.problem != '\0');
     return;
   }
+  FUZZ_CHECK(!p.cookie_reply);
   FUZZ_CHECK(p.type == type);
   FUZZ_CHECK(p.indexed == indexed);
+  FUZZ_CHECK(p.cookie_field == cookie);
+  FUZZ_CHECK(!cookie || p.cookie_at == cookie_at);
   FUZZ_CHECK(p.prefix == prefix);
-  FUZZ_CHECK(p.prefix == transport_udp::prefix_size(indexed));
   FUZZ_CHECK(p.index == (indexed ? (u(4) << 24 | u(5) << 16 | u(6) << 8 | u(7)) : 0u));
+  if (cookie) return;  // encode_prefix writes header and index only
+  FUZZ_CHECK(p.prefix == transport_udp::prefix_size(indexed));
   std::byte again[transport_udp::kPrefixSize];
   transport_udp::encode_prefix(again, static_cast<std::uint16_t>(len), type, indexed, p.index);
   FUZZ_CHECK(std::memcmp(again, d.data(), prefix) == 0);
