@@ -10,12 +10,7 @@ namespace device_tun {
 using vpnsdk::Status;
 
 std::string kill_switch_table_name(const std::string& configured_name) {
-  std::string out = "vpnhostks_";
-  for (char c : configured_name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    out += ok ? c : '_';
-  }
-  return out;
+  return nft_safe_name("vpnhostks_", configured_name);
 }
 
 std::string kill_switch_script(const std::string& table, const std::string& tun,

@@ -8,14 +8,16 @@ namespace device_tun {
 using vpnsdk::Code;
 using vpnsdk::Status;
 
-std::string nft_table_name(const std::string& tun_ifname) {
-  std::string out = "vpnhost_";
-  for (char c : tun_ifname) {
+std::string nft_safe_name(const std::string& prefix, const std::string& name) {
+  std::string out = prefix;
+  for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     out += ok ? c : '_';
   }
   return out;
 }
+
+std::string nft_table_name(const std::string& tun_ifname) { return nft_safe_name("vpnhost_", tun_ifname); }
 
 std::string masquerade_script(const std::string& table, const std::string& tun, const std::string& out,
                               const vpnsdk::ipv4::Prefix& net) {

@@ -11,6 +11,9 @@ namespace device_tun {
 // "vpnhost_" + the interface name with every character nft does not allow
 // in a bare name turned into '_' (vh12-t1 -> vpnhost_vh12_t1).
 std::string nft_table_name(const std::string& tun_ifname);
+// `prefix` + `name` with every character nft does not allow in a table name
+// replaced by '_' (nft_table_name and the kill switch's table use it).
+std::string nft_safe_name(const std::string& prefix, const std::string& name);
 
 // Replaces any table of that name (a stale one from a crashed run) with:
 //   postrouting (nat, srcnat): ip saddr <net> oifname <out> masquerade
