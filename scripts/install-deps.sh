@@ -27,6 +27,7 @@ demo_packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsodium-dev
   libsystemd-dev  # sd_notify (readiness under systemd)
+  libcap-dev      # dropping privileges after setup ([host] user)
   catch2          # the default build also builds the unit tests
   iproute2 iputils-ping procps python3 coreutils
 )

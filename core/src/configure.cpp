@@ -1,4 +1,5 @@
 #include "vpnhost/configure.hpp"
+#include "vpnhost/privileges.hpp"
 
 #include "vpnhost/text.hpp"
 
@@ -16,7 +17,7 @@ using vpnsdk::OptionSpec;
 
 using vpnsdk::OptionType;
 
-constexpr std::array<OptionSpec, 19> kHostOptions{{
+constexpr std::array<OptionSpec, 21> kHostOptions{{
     {"plugin_path", OptionType::string_list, "", "directories searched for plugins before $VPNHOST_PLUGIN_PATH and the stock directory; relative to the manifest"},
     {"log_level", OptionType::string, "info", "trace, debug, info, warn, error, critical or off"},
     {"stats_interval", OptionType::integer, "0", "seconds between counter dumps to the log/stats file (0: only on SIGUSR1 and at exit)"},
@@ -36,6 +37,8 @@ constexpr std::array<OptionSpec, 19> kHostOptions{{
     {"metrics", OptionType::string, "", "serve Prometheus metrics on loopback: \"PORT\" is http://127.0.0.1:PORT/metrics; \"HOST:PORT\" binds HOST instead (\"\": off)"},
     {"mtu", OptionType::integer, "0", "tunnel MTU: 0 derives it per session from the underlay (docs/mtu.md); 576..9000 fixes it"},
     {"mss_clamp", OptionType::boolean, "true", "lower the MSS option of TCP SYNs through the tunnel to its MTU - 40"},
+    {"user", OptionType::string, "", "after setup run as this user (name or uid), keeping only CAP_NET_ADMIN (\"\": stay who started it)"},
+    {"group", OptionType::string, "", "with user: run as this group (name or gid; \"\": the user's primary group)"},
 }};
 
 std::string valid_names(std::span<const OptionSpec> schema) {
@@ -233,6 +236,17 @@ HostSettings host_settings(const Manifest& m, Diagnostics& diag) {
     if (h.metrics.find_first_not_of("0123456789") == std::string::npos) h.metrics = "127.0.0.1:" + h.metrics;
     if (std::string err = parse_listen_address(h.metrics, h.metrics_host, h.metrics_port); !err.empty())
       diag.add(ManifestError(m.host.at("metrics").where, "metrics: " + err));
+  }
+  h.user = o.str("user");
+  h.group = o.str("group");
+  if (!h.user.empty()) {
+    RunAs r;
+    if (std::string err = resolve_run_as(h.user, h.group, r); !err.empty())
+      diag.add(ManifestError(m.host.at("user").where, "user: " + err));
+    else
+      h.run_as = r;
+  } else if (!h.group.empty()) {
+    diag.add(ManifestError(m.host.at("group").where, "group needs user: set [host] user as well"));
   }
   return h;
 }

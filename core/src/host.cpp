@@ -17,6 +17,7 @@
 #include "vpnhost/metrics_http.hpp"
 #include "vpnhost/ops.hpp"
 #include "vpnhost/pipeline.hpp"
+#include "vpnhost/privileges.hpp"
 #include "vpnhost/reload.hpp"
 #include "vpnhost/service_notify.hpp"
 
@@ -43,6 +44,11 @@ class Host {
     // up-script's, systemd's reload) is queued and handled once the loop
     // runs, instead of killing the process half-started.
     catch_signals();
+    if (cfg_->host.run_as)
+      if (std::string why = can_become(*cfg_->host.run_as); !why.empty()) {
+        spdlog::error("cannot start: {}", why);
+        return 1;
+      }
     if (!create_stages()) return 1;
     SessionLimits limits;
     limits.keepalive = std::chrono::seconds(cfg_->host.keepalive);
@@ -67,6 +73,9 @@ class Host {
       spdlog::error("cannot start: {}", st.message);
       return 1;
     }
+    // Setup is done: sockets bound, the TUN device open, the hub's own
+    // address, routes and nft in place. What follows runs without root.
+    if (!drop_setup_privileges()) return 1;
     watch_signals();
     if (stdin_eof_exits_) watch_stdin();
     if (cfg_->host.stats_interval > 0) arm_stats();
@@ -99,7 +108,7 @@ class Host {
                          vpnsdk::Stage::device, vpnsdk::Stage::transport}) {
         for (const auto& r : cfg_->stages) {
           if (r.entry->stage != stage) continue;
-          auto inst = instantiate(r, base, io_, pool_, counters_);
+          auto inst = instantiate(r, base, io_, pool_, counters_, cfg_->host.run_as);
           switch (stage) {
             case vpnsdk::Stage::router: stages_.router = std::move(inst); break;
             case vpnsdk::Stage::responder: stages_.responders.push_back(std::move(inst)); break;
@@ -113,6 +122,16 @@ class Host {
       spdlog::error("cannot start: {}", e.what());
       return false;
     }
+    return true;
+  }
+
+  bool drop_setup_privileges() {
+    std::string summary;
+    if (std::string err = drop_privileges(cfg_->host.run_as, summary); !err.empty()) {
+      spdlog::error("cannot start: cannot drop privileges: {}", err);
+      return false;
+    }
+    spdlog::info("{}", summary);
     return true;
   }
 
@@ -255,7 +274,7 @@ class Host {
     t.loader = opts_.loader;
     t.reread = opts_.reread_manifest;
     t.instantiate = [this](const ResolvedStage& r) {
-      return instantiate(r, cfg_->manifest.base_dir.string(), io_, pool_, counters_);
+      return instantiate(r, cfg_->manifest.base_dir.string(), io_, pool_, counters_, cfg_->host.run_as);
     };
     t.log_level_fixed = opts_.log_level_fixed;
     retired_.clear();  // the previous reload's responders: long out of use
@@ -402,7 +421,7 @@ void instantiate_all(const Configuration& config) {
   CounterRegistry counters;
   boost::asio::io_context io;
   std::vector<std::unique_ptr<StageInstance>> made;
-  for (const auto& r : config.stages) made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
+  for (const auto& r : config.stages) made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters, config.host.run_as));
 }
 
 void instantiate_all(const Configuration& config, Diagnostics& diag) {
@@ -412,7 +431,7 @@ void instantiate_all(const Configuration& config, Diagnostics& diag) {
   std::vector<std::unique_ptr<StageInstance>> made;
   for (const auto& r : config.stages) {
     try {
-      made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters));
+      made.push_back(instantiate(r, config.manifest.base_dir.string(), io, pool, counters, config.host.run_as));
     } catch (const std::exception& e) {
       std::string what = e.what();
       std::string where = r.entry->where.str();

@@ -31,7 +31,7 @@ bool implements_stage(const vpnsdk::Plugin* p, vpnsdk::Stage s) {
 
 std::unique_ptr<StageInstance> instantiate(const ResolvedStage& stage, const std::string& base_dir,
                                            boost::asio::io_context& io, vpnsdk::PacketPool& pool,
-                                           CounterRegistry& counters) {
+                                           CounterRegistry& counters, const std::optional<RunAs>& run_as) {
   const auto* d = stage.plugin->descriptor;
   auto inst = std::make_unique<StageInstance>();
   inst->name = d->name;
@@ -45,6 +45,8 @@ std::unique_ptr<StageInstance> instantiate(const ResolvedStage& stage, const std
   inst->context.counters = inst->counters.get();
   inst->context.pool = &pool;
   inst->context.base_dir = inst->base_dir.c_str();
+  inst->context.run_uid = planned_uid(run_as);
+  inst->context.run_gid = planned_gid(run_as);
 
   vpnsdk::Status err;
   vpnsdk::Plugin* obj = d->create(inst->context, err);

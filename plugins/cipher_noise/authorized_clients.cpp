@@ -102,7 +102,7 @@ AuthorizedClients AuthorizedClients::parse(const std::string& text, const std::s
   return out;
 }
 
-AuthorizedClients load_authorized_clients(const std::string& path) {
+AuthorizedClients load_authorized_clients(const std::string& path, uid_t run_uid) {
   // Opened once and checked on the descriptor: what is read is what was checked.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) throw std::invalid_argument("cannot read " + path + ": " + std::strerror(errno));
@@ -118,7 +118,7 @@ AuthorizedClients load_authorized_clients(const std::string& path) {
                                 "run chmod go-w " + path);
   // Owned by another user (or in a directory others can write): that user
   // could authorize keys.
-  if (std::string why = vpnsdk::trust_problem("authorized_clients", path, st); !why.empty())
+  if (std::string why = vpnsdk::trust_problem("authorized_clients", path, st, run_uid); !why.empty())
     throw std::invalid_argument(why + " (anyone who can change it can authorize a key)");
   if (static_cast<std::uint64_t>(st.st_size) > kMaxAuthorizedFileBytes)
     throw std::invalid_argument(path + " is larger than 4 MiB");

@@ -7,6 +7,8 @@
 // with "file:line: what": malformed keys, bad names or addresses, extra
 // fields, and any duplicate key, name or fixed address.
 #pragma once
+#include <unistd.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -42,6 +44,6 @@ class AuthorizedClients {
 // Reads and parses the file at `path` (already resolved). Throws
 // std::invalid_argument for problems in the file; refuses a file that
 // group/others may write (anyone who can write it can authorize a key).
-AuthorizedClients load_authorized_clients(const std::string& path);
+AuthorizedClients load_authorized_clients(const std::string& path, uid_t run_uid = ::geteuid());
 
 }  // namespace cipher_noise

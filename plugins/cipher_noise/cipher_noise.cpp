@@ -23,7 +23,9 @@ class NoiseCipher final : public vpnsdk::Cipher {
  public:
   explicit NoiseCipher(const vpnsdk::HostContext& ctx) : base_dir_(ctx.base_dir != nullptr ? ctx.base_dir : "") {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-    NoiseConfig cfg = parse_config(*ctx.options, base_dir_);
+    NoiseConfig cfg = parse_config(*ctx.options, base_dir_, vpnsdk::run_uid_of(ctx), vpnsdk::run_gid_of(ctx));
+    for (const auto& w : cfg.reload_warnings)
+      if (ctx.log) ctx.log->warn("{}", w);
     ctx_ = std::make_shared<NoiseContext>(std::move(cfg), *ctx.counters, ctx.log);
     if (ctx_->log) {
       const auto& c = ctx_->cfg;

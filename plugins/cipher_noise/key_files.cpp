@@ -60,7 +60,7 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
 }
 
 Key load_secret_file(const std::string& option, const std::string& path, const std::string& base_dir,
-                     const std::string& where) {
+                     const std::string& where, uid_t run_uid) {
   const std::string prefix = "option " + option + " at " + where + ": ";
   auto fail = [&](const std::string& msg) { throw vpnsdk::ConfigError(prefix + msg); };
   if (path.empty()) fail("empty; give the path of a key file (make one with: vpnhost keygen FILE)");
@@ -77,7 +77,7 @@ Key load_secret_file(const std::string& option, const std::string& path, const s
          "); a private key must be readable by its owner only: run chmod 600 " + shown);
   if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileBytes)
     fail("key file " + shown + " is too large (a key file holds one line of base64)");
-  if (std::string why = vpnsdk::trust_problem("key file", shown, st); !why.empty()) fail(why);
+  if (std::string why = vpnsdk::trust_problem("key file", shown, st, run_uid); !why.empty()) fail(why);
 
   t.text.resize(kMaxKeyFileBytes + 1);
   std::size_t got = 0;

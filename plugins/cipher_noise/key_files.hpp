@@ -2,6 +2,8 @@
 // line of standard base64 of exactly 32 bytes, as `vpnhost keygen` writes
 // them, readable by the owner only) and base64 public keys.
 #pragma once
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +19,10 @@ inline constexpr std::size_t kMaxKeyFileBytes = 4096;
 // vpnsdk::ConfigError naming the option, its manifest location `where` and
 // the resolved path when the file is missing, unreadable, not a regular
 // file, group/world accessible, empty, not base64, or not 32 bytes.
+// A file owned by `run_uid` (the user vpnhost runs as after setup) is trusted
+// as one of root's or this user's is.
 Key load_secret_file(const std::string& option, const std::string& path, const std::string& base_dir,
-                     const std::string& where);
+                     const std::string& where, uid_t run_uid = ::geteuid());
 
 // Standard base64 of exactly 32 bytes (surrounding blanks ignored).
 std::optional<PublicKey> parse_public_key(std::string_view text);

@@ -1,5 +1,7 @@
 #include "noise_config.hpp"
 
+#include "vpnsdk/files.hpp"
+
 #include <stdexcept>
 
 #include "key_files.hpp"
@@ -23,16 +25,23 @@ std::int64_t integer_in(const vpnsdk::Options& opts, const std::string& name, st
 
 }  // namespace
 
-NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_dir) {
+NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_dir, uid_t run_uid, gid_t run_gid) {
   NoiseConfig c;
+  c.run_uid = run_uid;
+  c.run_gid = run_gid;
+  const auto reread_later = [&](const char* what, const std::string& path) {
+    if (run_uid == ::geteuid()) return;
+    if (std::string w = vpnsdk::readable_problem(what, path, run_uid, run_gid); !w.empty()) c.reload_warnings.push_back(w);
+  };
   if (!opts.has("private_key_file"))
     throw vpnsdk::ConfigError(
         "option private_key_file is required: this host's private key file (make one with: vpnhost "
         "keygen FILE)");
   {
     Key priv = load_secret_file("private_key_file", opts.str("private_key_file"), base_dir,
-                                opts.where("private_key_file"));
+                                opts.where("private_key_file"), run_uid);
     c.self = keypair_from_private(priv.view());
+    reread_later("private_key_file", resolve_path(opts.str("private_key_file"), base_dir));
   }
 
   const std::string& server = opts.str("server_public_key");
@@ -63,7 +72,8 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
   if (!clients.empty()) {
     const std::string path = resolve_path(clients, base_dir);
     try {
-      c.clients = load_authorized_clients(path);
+      c.clients = load_authorized_clients(path, run_uid);
+      reread_later("authorized_clients", path);
     } catch (const std::invalid_argument& e) {
       fail(opts, "authorized_clients", e.what());
     }
@@ -73,8 +83,10 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
              path + ":" + std::to_string(cl.line) + ": '" + cl.name + "' has this server's own public key");
   }
 
-  if (!opts.str("psk_file").empty())
-    c.psk = load_secret_file("psk_file", opts.str("psk_file"), base_dir, opts.where("psk_file"));
+  if (!opts.str("psk_file").empty()) {
+    c.psk = load_secret_file("psk_file", opts.str("psk_file"), base_dir, opts.where("psk_file"), run_uid);
+    reread_later("psk_file", resolve_path(opts.str("psk_file"), base_dir));
+  }
 
   c.rekey_after = std::chrono::seconds(integer_in(opts, "rekey_after_seconds", 1, 86400));
   c.reject_after = std::chrono::seconds(integer_in(opts, "reject_after_seconds", 11, 7 * 86400));

@@ -9,7 +9,11 @@
 namespace cipher_noise {
 
 // Throws vpnsdk::ConfigError naming the option and where it was given.
-NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_dir);
+// Files are trusted when owned by root, this user or `run_uid` (the user
+// vpnhost runs as after setup); reload_warnings names those that user could
+// not read again.
+NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_dir, uid_t run_uid = ::geteuid(),
+                         gid_t run_gid = ::getegid());
 
 inline constexpr std::array<vpnsdk::OptionSpec, 9> kOptions{{
     {"private_key_file", vpnsdk::OptionType::string, nullptr,

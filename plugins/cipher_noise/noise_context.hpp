@@ -3,6 +3,9 @@
 // a single connection (the last accepted initiation timestamp, which
 // session currently speaks for a key, the per-source rate limit).
 #pragma once
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -24,6 +27,11 @@
 namespace cipher_noise {
 
 struct NoiseConfig {
+  // Who reads the files again on a live reload: the user vpnhost runs as
+  // after setup (HostContext::run_uid/run_gid; docs/security.md, "Privileges").
+  uid_t run_uid = ::geteuid();
+  gid_t run_gid = ::getegid();
+  std::vector<std::string> reload_warnings;  // files that user cannot read
   DhKeyPair self;                              // this host's static key pair
   std::optional<PublicKey> server;             // client role: the server's public key
   std::string server_where = "default";        // where server_public_key was given

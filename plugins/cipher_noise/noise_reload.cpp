@@ -27,7 +27,7 @@ Status needs_restart(const std::string& what) {
 Status reload_context(NoiseContext& ctx, const vpnsdk::Options& next, const std::string& base_dir) {
   std::optional<NoiseConfig> parsed;
   try {
-    parsed.emplace(parse_config(next, base_dir));
+    parsed.emplace(parse_config(next, base_dir, ctx.cfg.run_uid, ctx.cfg.run_gid));
   } catch (const std::exception& e) {
     return Status::error(Code::config, e.what());
   }

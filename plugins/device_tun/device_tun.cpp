@@ -40,7 +40,7 @@ class DeviceTun final : public vpnsdk::Device {
       : log_(ctx.log),
         io_(*ctx.io),
         pool_(*ctx.pool),
-        cfg_(parse_tun_config(*ctx.options, ctx.base_dir != nullptr ? ctx.base_dir : "")),
+        cfg_(config_of(ctx)),
         setup_(cfg_, *ctx.io, ctx.log, *ctx.counters),
         tun_(*ctx.io),
         packets_in_(ctx.counters->counter("packets_in")),
@@ -63,7 +63,23 @@ class DeviceTun final : public vpnsdk::Device {
     }
   }
 
-  ~DeviceTun() override { stop(); }
+  ~DeviceTun() override {
+    stop();
+    if (tun_node_ >= 0) ::close(tun_node_);
+  }
+
+  static TunConfig config_of(const vpnsdk::HostContext& ctx) {
+    TunConfig c = parse_tun_config(*ctx.options, ctx.base_dir != nullptr ? ctx.base_dir : "");
+    c.run_uid = vpnsdk::run_uid_of(ctx);
+    c.run_gid = vpnsdk::run_gid_of(ctx);
+    // The state file is first written once setup is over (a client's, after
+    // the hub's WELCOME): its directory must be ready for that user now,
+    // while this process may still create and hand it over.
+    if (c.run_uid != ::geteuid() && (!c.masquerade.empty() || c.routing()))
+      if (std::string err = prepare_state_dir(c.state_dir, c.run_uid, c.run_gid); !err.empty())
+        throw vpnsdk::ConfigError("option state_dir: " + err);
+    return c;
+  }
 
   Status start(vpnsdk::DeviceSink& sink, const vpnsdk::Assignment& self) override {
     try {
@@ -76,7 +92,7 @@ class DeviceTun final : public vpnsdk::Device {
 
       int fd = -1;
       std::string ifname;
-      if (auto s = create_tun(cfg_.name, fd, ifname); !s) return s;
+      if (auto s = create_tun(cfg_.name, fd, ifname, tun_node_); !s) return s;
       boost::system::error_code ec;
       tun_.assign(fd, ec);
       if (ec) {
@@ -280,6 +296,10 @@ class DeviceTun final : public vpnsdk::Device {
   boost::asio::io_context& io_;
   vpnsdk::PacketPool& pool_;
   TunConfig cfg_;
+  // OpenVPN's persist-tun: a client creates its TUN device on the hub's
+  // WELCOME, after the host dropped root, when /dev/net/tun may no longer
+  // open (mode 0600 on some systems); it is opened while it still does.
+  int tun_node_ = cfg_.run_uid != ::geteuid() ? open_tun_node() : -1;
   HostSetup setup_;  // after cfg_ (refers to it)
   boost::asio::posix::stream_descriptor tun_;
   std::string ifname_;

@@ -33,7 +33,7 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
   if (index == 0) return Status::error(Code::internal, "TUN device " + ifname + " vanished");
 
   if (!cfg_.masquerade.empty() || cfg_.routing()) {
-    file_.emplace(cfg_.state_dir, ifname);
+    file_.emplace(cfg_.state_dir, ifname, cfg_.run_uid);
     if (Status s = recover_stale(); !s) {
       file_.reset();  // left as it is, for whoever looks into it
       return s;

@@ -115,7 +115,7 @@ std::string parse(std::istream& in, State& s) {
 // Opens `path` for reading only if it is a regular file that neither another
 // user nor group/others could have written (StrictModes, vpnsdk/files.hpp).
 // -1 with errno ENOENT: no file; -1 with `error` set: refused.
-int open_trusted(const std::string& path, std::string& error) {
+int open_trusted(const std::string& path, uid_t run_uid, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
@@ -133,7 +133,7 @@ int open_trusted(const std::string& path, std::string& error) {
             std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
             "), so anyone could have written what it says: run chmod go-w " + path + " after checking it";
   } else {
-    error = vpnsdk::trust_problem("the state file", path, st);
+    error = vpnsdk::trust_problem("the state file", path, st, run_uid);
   }
   if (!error.empty()) {
     ::close(fd);
@@ -157,10 +157,10 @@ bool read_all(int fd, std::string& out) {
 }
 
 // "" with `s` filled, or why the file at `path` is refused.
-std::string load_file(const std::string& path, State& s, bool& exists) {
+std::string load_file(const std::string& path, uid_t run_uid, State& s, bool& exists) {
   std::string error;
   exists = true;
-  const int fd = open_trusted(path, error);
+  const int fd = open_trusted(path, run_uid, error);
   if (fd < 0) {
     exists = !error.empty();
     return error;
@@ -204,15 +204,32 @@ int make_dirs(const std::string& dir) {
 
 }  // namespace
 
-StateFile::StateFile(std::string dir, const std::string& ifname)
-    : dir_(std::move(dir)), prefix_("device_tun-" + netns_id() + "-"), table_(nft_table_name(ifname)) {
+std::string prepare_state_dir(const std::string& dir, uid_t uid, gid_t gid) {
+  struct stat st {};
+  const bool existed = ::stat(dir.c_str(), &st) == 0;
+  if (!existed) {
+    if (int err = make_dirs(dir); err != 0) return "cannot create the state directory " + dir + ": " + std::strerror(err);
+    if (::chown(dir.c_str(), uid, gid) != 0)
+      return "cannot hand the state directory " + dir + " to uid " + std::to_string(uid) + ": " + std::strerror(errno);
+    return {};
+  }
+  if (!S_ISDIR(st.st_mode)) return "state_dir " + dir + " is not a directory";
+  if (st.st_uid == uid && (st.st_mode & S_IWUSR) != 0) return {};
+  return "state_dir " + dir + " is owned by " + (st.st_uid == 0 ? std::string("root") : "uid " + std::to_string(st.st_uid)) +
+         ", but after setup vpnhost runs as uid " + std::to_string(uid) +
+         " ([host] user), which must write the crash-recovery state there: run chown " + std::to_string(uid) + ":" +
+         std::to_string(gid) + " " + dir + ", or set state_dir to a directory of that user (it is created if missing)";
+}
+
+StateFile::StateFile(std::string dir, const std::string& ifname, uid_t run_uid)
+    : dir_(std::move(dir)), run_uid_(run_uid), prefix_("device_tun-" + netns_id() + "-"), table_(nft_table_name(ifname)) {
   path_ = dir_ + "/" + prefix_ + ifname + ".state";
 }
 
 std::optional<State> StateFile::load(std::string& error) const {
   State s;
   bool exists = false;
-  error = load_file(path_, s, exists);
+  error = load_file(path_, run_uid_, s, exists);
   if (!exists) return std::nullopt;
   if (error.empty() && !s.nft_table.empty() && s.nft_table != table_)
     error = "the state file " + path_ + " is not valid: it names the nftables table " + s.nft_table +
@@ -254,7 +271,7 @@ std::vector<State> StateFile::others_alive() const {
     if (path == path_) continue;
     State s;
     bool exists = false;
-    if (load_file(path, s, exists).empty() && alive(s.pid)) out.push_back(std::move(s));
+    if (load_file(path, run_uid_, s, exists).empty() && alive(s.pid)) out.push_back(std::move(s));
   }
   ::closedir(d);
   return out;

@@ -13,6 +13,8 @@
 //   route 172.31.0.1 32 172.31.1.1 5 254      (dst, length, gateway, oif, table)
 //   unreachable6 ::/1                          (route_all's IPv6 block)
 #pragma once
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,9 +36,16 @@ struct State {
 // valid interface name.
 bool valid_nft_table(const std::string& name);
 
+// Before setup ends, when vpnhost will then run as `uid`:`gid` ([host] user):
+// makes `dir` (mkdir -p) and, if it had to create it, hands it to that user;
+// an existing directory must already be that user's. "" or what to do.
+std::string prepare_state_dir(const std::string& dir, uid_t uid, gid_t gid);
+
 class StateFile {
  public:
-  StateFile(std::string dir, const std::string& ifname);
+  // `run_uid`: the user vpnhost runs as after setup, who writes the file
+  // from then on; a file or directory of that user is trusted too.
+  StateFile(std::string dir, const std::string& ifname, uid_t run_uid);
   const std::string& path() const { return path_; }
 
   // nullopt: no file. A file that is refused comes back as an empty State
@@ -57,6 +66,7 @@ class StateFile {
 
  private:
   std::string dir_;
+  uid_t run_uid_;
   std::string prefix_;  // "device_tun-net<ino>-"
   std::string table_;   // the nftables table this device's file may name
   std::string path_;

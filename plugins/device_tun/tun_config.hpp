@@ -1,5 +1,7 @@
 // device_tun's options, parsed and validated once at construction.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +25,8 @@ struct TunConfig {
   std::string masquerade;
   std::string nft = "nft";               // the nft command (a bare name is searched in PATH, /usr/sbin, /sbin)
   std::string state_dir = "/run/vpnhost";  // where crash-recovery state lives (absolute)
+  uid_t run_uid = 0;  // who vpnhost is after setup (HostContext::run_uid): writes the state file then
+  gid_t run_gid = 0;
 
   // Client side routing.
   bool route_all = false;                       // 0.0.0.0/1 + 128.0.0.0/1 through the device

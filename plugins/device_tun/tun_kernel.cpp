@@ -48,12 +48,15 @@ void set_in_addr(sockaddr& sa, std::uint32_t host_order) {
 
 }  // namespace
 
-Status create_tun(const std::string& name, int& fd, std::string& actual) {
+int open_tun_node() noexcept { return ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC); }
+
+Status create_tun(const std::string& name, int& fd, std::string& actual, int& opened) {
   const std::string what = "cannot create TUN device '" + name + "': ";
+  Fd tun;
+  tun.fd = opened >= 0 ? opened : open_tun_node();
+  opened = -1;
   if (name.empty() || name.size() >= IFNAMSIZ)
     return Status::error(Code::io, what + "the name must have 1 to 15 characters");
-  Fd tun;
-  tun.fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (tun.fd < 0) {
     const int err = errno;
     std::string hint = (err == ENOENT || err == ENODEV || err == ENXIO) ? " (is the tun module loaded?)" : "";

@@ -12,7 +12,12 @@ namespace device_tun {
 // Opens /dev/net/tun (non-blocking, close-on-exec) and attaches a new
 // non-persistent IFF_TUN|IFF_NO_PI interface: it disappears when `fd` is
 // closed. `name` may hold "%d"; `actual` gets the name the kernel chose.
-vpnsdk::Status create_tun(const std::string& name, int& fd, std::string& actual);
+// `opened`: a descriptor of /dev/net/tun opened earlier (before the host
+// dropped its privileges: the device node may be root's only), taken over
+// and reset to -1; -1 opens it now.
+vpnsdk::Status create_tun(const std::string& name, int& fd, std::string& actual, int& opened);
+// /dev/net/tun opened for a later create_tun(), or -1 (create_tun says why).
+int open_tun_node() noexcept;
 
 // Sets address, netmask, MTU and queue length, then brings the interface up
 // (the kernel adds the connected route for the prefix).

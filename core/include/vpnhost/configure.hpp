@@ -3,12 +3,14 @@
 // plugin of that stage, and every stage another one needs present.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "vpnhost/manifest.hpp"
 #include "vpnhost/plugin_loader.hpp"
+#include "vpnhost/privileges.hpp"
 #include "vpnsdk/options.hpp"
 
 namespace vpnhost {
@@ -38,6 +40,10 @@ struct HostSettings {
   std::string metrics;                   // "HOST:PORT" ("PORT" in the manifest: 127.0.0.1:PORT) or "" = off
   std::string metrics_host;
   std::uint16_t metrics_port = 0;
+  // Privileges (docs/security.md, "Privileges")
+  std::string user;              // [host] user as given, "" = keep who started it
+  std::string group;
+  std::optional<RunAs> run_as;   // resolved when user is set
 };
 
 std::span<const vpnsdk::OptionSpec> host_option_specs();

@@ -1,10 +1,12 @@
 // One created plugin object with everything the host gave it.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "vpnhost/configure.hpp"
 #include "vpnhost/counters.hpp"
+#include "vpnhost/privileges.hpp"
 #include "vpnsdk/context.hpp"
 #include "vpnsdk/plugin.hpp"
 
@@ -37,6 +39,7 @@ struct StageInstance {
 // "[table] plugin: <the plugin's own message>" when its factory fails.
 std::unique_ptr<StageInstance> instantiate(const ResolvedStage& stage, const std::string& base_dir,
                                            boost::asio::io_context& io, vpnsdk::PacketPool& pool,
-                                           CounterRegistry& counters);
+                                           CounterRegistry& counters,
+                                           const std::optional<RunAs>& run_as = std::nullopt);
 
 }  // namespace vpnhost

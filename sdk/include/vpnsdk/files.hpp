@@ -1,4 +1,5 @@
-// Files a privileged process writes or trusts (SDK ABI 1.3).
+// Files a privileged process writes or trusts (SDK ABI 1.3; run_uid and
+// readable_problem() since 1.4).
 //
 // write_file_atomically(): replaces a file the way a process running as root
 // must, when others may write to the directory or guess names in it: the
@@ -11,7 +12,7 @@
 // trust_problem(): OpenSSH's StrictModes for a file this process takes
 // orders from (keys, authorized clients, crash-recovery state): the file and
 // every directory above it, up to /, must be owned by root or by the user
-// this process runs as, and no directory may be writable by group or others
+// this process runs as (now, or after setup: HostContext::run_uid), and no directory may be writable by group or others
 // unless it has the sticky bit (as /tmp has). Otherwise someone else could
 // replace what the file says.
 //
@@ -126,11 +127,15 @@ inline std::string write_file_atomically(const std::string& path, std::string_vi
 // Checks the owner of the file and, on the real path (symlinks resolved),
 // the owner and mode of every directory above it up to /; the message names
 // the file or directory and the command that fixes it.
-inline std::string trust_problem(const std::string& what, const std::string& path, const struct stat& st) {
+inline std::string trust_problem(const std::string& what, const std::string& path, const struct stat& st,
+                                 uid_t run_uid) {
   const uid_t me = ::geteuid();
-  if (st.st_uid != 0 && st.st_uid != me)
+  const auto trusted = [&](uid_t owner) { return owner == 0 || owner == me || owner == run_uid; };
+  const std::string runs_as =
+      files_detail::who(me) + (run_uid != me ? ", after setup " + files_detail::who(run_uid) : std::string());
+  if (!trusted(st.st_uid))
     return what + " " + path + " is owned by " + files_detail::who(st.st_uid) +
-           ", not by root or by the user vpnhost runs as (" + files_detail::who(me) +
+           ", not by root or by the user vpnhost runs as (" + runs_as +
            "), so that user can change it: run chown " + files_detail::chown_target() + " " + path;
   char real[PATH_MAX];
   if (::realpath(path.c_str(), real) == nullptr)
@@ -139,9 +144,9 @@ inline std::string trust_problem(const std::string& what, const std::string& pat
   for (;;) {
     struct stat d {};
     if (::stat(dir.c_str(), &d) != 0) return "cannot check directory " + dir + " of " + path + ": " + std::strerror(errno);
-    if (d.st_uid != 0 && d.st_uid != me)
+    if (!trusted(d.st_uid))
       return what + " " + path + ": directory " + dir + " is owned by " + files_detail::who(d.st_uid) +
-             ", not by root or by the user vpnhost runs as (" + files_detail::who(me) +
+             ", not by root or by the user vpnhost runs as (" + runs_as +
              "), so that user can replace the file: run chown " + files_detail::chown_target() + " " + dir;
     if ((d.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (d.st_mode & S_ISVTX) == 0)
       return what + " " + path + ": directory " + dir + " is writable by group/others (mode " +
@@ -150,6 +155,27 @@ inline std::string trust_problem(const std::string& what, const std::string& pat
     dir = files_detail::dir_of(dir);
   }
   return {};
+}
+
+inline std::string trust_problem(const std::string& what, const std::string& path, const struct stat& st) {
+  return trust_problem(what, path, st, ::geteuid());
+}
+
+// Why the user `uid`:`gid` (the one vpnhost runs as after setup) could not
+// read `path` again later (a live reload), or "". Mode bits only: ACLs and
+// supplementary groups are not considered, so this is a warning, never a
+// refusal. `what` names the file in the message.
+inline std::string readable_problem(const std::string& what, const std::string& path, uid_t uid, gid_t gid) {
+  if (uid == 0) return {};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  const bool ok = st.st_uid == uid ? (st.st_mode & S_IRUSR) != 0
+                  : st.st_gid == gid ? (st.st_mode & S_IRGRP) != 0
+                                     : (st.st_mode & S_IROTH) != 0;
+  if (ok) return {};
+  return what + " " + path + " is not readable by uid " + std::to_string(uid) +
+         ", the user vpnhost runs as after setup, so a live reload cannot read it again: run chgrp " +
+         std::to_string(gid) + " " + path + " && chmod g+r " + path;
 }
 
 }  // namespace vpnsdk
