@@ -58,7 +58,7 @@ has "$main" /usr/bin/vpnhost /usr/lib/vpnhost/plugins/transport_tcp.so /usr/lib/
   /etc/vpnhost/server.manifest /etc/vpnhost/client.manifest /lib/systemd/system/vpnhost@.service \
   /usr/share/man/man8/vpnhost.8.gz /usr/share/bash-completion/completions/vpnhost \
   /usr/share/doc/vpnhost/copyright /usr/share/doc/vpnhost/changelog.Debian.gz /usr/share/doc/vpnhost/operations.md \
-  /usr/share/vpnhost/scripts/vpnhost-resolv
+  /usr/share/vpnhost/scripts/vpnhost-resolv /usr/lib/sysusers.d/vpnhost.conf
 lacks "$main" '^/usr/include|/cmake/|sdk-examples'
 has "$dev" /usr/include/vpnsdk/sdk.hpp "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/cmake/vpnsdk/vpnsdkConfig.cmake" \
   /usr/share/vpnhost/sdk-examples/README.md /usr/share/doc/vpnhost-dev/copyright
@@ -70,6 +70,8 @@ for m in "$src"/manifests/*.manifest; do
   echo "$conffiles" | grep -qx "/etc/vpnhost/$(basename "$m")" || fail "conffiles lacks /etc/vpnhost/$(basename "$m")"
 done
 ok "conffiles: $(echo "$conffiles" | tr '\n' ' ')"
+dpkg-deb -I "$main" postinst | grep -q "systemd-sysusers vpnhost.conf" || fail "postinst does not create the vpnhost user"
+ok "postinst creates the system user vpnhost"
 depends=$(dpkg-deb -f "$main" Depends)
 for lib in libsodium23 libspdlog1.10 libtomlplusplus3 libsystemd0 libstdc++6; do
   echo "$depends" | grep -q "$lib" || fail "vpnhost Depends lacks $lib: $depends"
