@@ -45,7 +45,8 @@ TEST_CASE("check: configure collects every error of a manifest, in order", "[man
   const std::vector<std::string> want{
       "t.manifest:3:1: unknown option 'bogus' for [host]; valid options: plugin_path, log_level, stats_interval, "
       "stats_file, stdin_eof_exits, keepalive, session_timeout, handshake_timeout, max_sessions, max_handshakes, "
-      "reconnect, reconnect_min, reconnect_max, on_server_bye, packet_buffers, control_socket, metrics, mtu, mss_clamp",
+      "reconnect, reconnect_min, reconnect_max, on_server_bye, packet_buffers, control_socket, metrics, mtu, mss_clamp, "
+      "user, group",
       "t.manifest:2:1: keepalive must be between 0 and 65535",
       "t.manifest:1:1: missing stage: every manifest needs a [router] table (`vpnhost plugins` lists the router "
       "plugins)",
