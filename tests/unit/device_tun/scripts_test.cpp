@@ -191,6 +191,42 @@ TEST_CASE("vpnhost-resolv: a symbolic link comes back as the link, a missing fil
   CHECK(tmp.empty_dir(".") == false);  // (the stub is still there)
 }
 
+TEST_CASE("vpnhost-resolv: with systemd-resolved's stub it sets the link's DNS with resolvectl, and reverts it") {
+  // A stand-in for resolvectl records its arguments; the real one talks to
+  // systemd-resolved, which these test machines do not run.
+  TempDir tmp;
+  std::filesystem::create_directories(tmp / "run/systemd/resolve");
+  write_file(tmp / "run/systemd/resolve/stub-resolv.conf", "nameserver 127.0.0.53\n");
+  const std::string conf = tmp / "resolv.conf", save = tmp / "saved";
+  std::filesystem::create_symlink(tmp / "run/systemd/resolve/stub-resolv.conf", conf);
+  const std::string fake = tmp / "resolvectl";
+  write_file(fake, "#!/bin/sh\necho \"$*\" >>" + tmp.path() + "/calls\n[ \"$1\" != fail-me ]\n", 0755);
+  int rc = -1;
+  std::string out = run_resolv("up", conf, save,
+                               "VPNHOST_RESOLVECTL=" + fake +
+                                   " 'foreign_option_1=dhcp-option DNS 10.10.0.1' 'foreign_option_2=dhcp-option DOMAIN "
+                                   "corp.test' 'foreign_option_3=dhcp-option DNS 9.9.9.9'",
+                               &rc);
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(read_file(tmp / "calls") == "dns vpn0 10.10.0.1 9.9.9.9\ndomain vpn0 ~. corp.test\ndefault-route vpn0 yes\n");
+  CHECK_THAT(out, Catch::Contains("systemd-resolved: vpn0 now uses nameserver 10.10.0.1 9.9.9.9"));
+  CHECK(std::filesystem::is_symlink(conf));  // the stub is left alone
+  CHECK(read_file(tmp / "run/systemd/resolve/stub-resolv.conf") == "nameserver 127.0.0.53\n");
+  CHECK_FALSE(std::filesystem::exists(save));
+
+  out = run_resolv("down", conf, save, "VPNHOST_RESOLVECTL=" + fake, &rc);
+  CHECK(rc == 0);
+  CHECK_THAT(read_file(tmp / "calls"), Catch::EndsWith("revert vpn0\n"));
+  CHECK(std::filesystem::is_symlink(conf));
+
+  // resolvectl failing (resolved not running, not allowed): the hook fails, saying which call.
+  write_file(fake, "#!/bin/sh\necho 'Failed to set DNS configuration: Access denied' >&2\nexit 1\n", 0755);
+  out = run_resolv("up", conf, save, "VPNHOST_RESOLVECTL=" + fake + " VPNHOST_DNS=10.10.0.1", &rc);
+  CHECK(rc == 1);
+  CHECK_THAT(out, Catch::Contains("resolvectl dns vpn0 failed"));
+}
+
 TEST_CASE("vpnhost-resolv leaves a file someone else rewrote meanwhile, and needs nothing when nothing is pushed") {
   TempDir tmp;
   const std::string conf = tmp / "resolv.conf", save = tmp / "saved";
