@@ -27,7 +27,8 @@ bool contains(const std::vector<std::uint32_t>& v, std::uint32_t a) { return std
 
 }  // namespace
 
-void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log) noexcept {
+void delete_listed_routing(State& state, const std::shared_ptr<spdlog::logger>& log) noexcept {
+  delete_listed_policy(state, log);  // the rules first: they name the routes' table
   try {
     for (const Route& r : state.routes) {
       const int err = route_del(r);
@@ -38,12 +39,6 @@ void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log
       }
     }
     state.routes.clear();
-    for (const std::string& p : state.unreachable6) {
-      const int err = unreachable6_del(p);
-      if (err != 0 && err != ESRCH && log) log->error("cannot delete route unreachable {}: {}", p, std::strerror(err));
-    }
-    if (log && !state.unreachable6.empty()) log->info("IPv6 block removed");
-    state.unreachable6.clear();
   } catch (...) {
   }
 }
@@ -51,16 +46,10 @@ void delete_host_routes(State& state, const std::shared_ptr<spdlog::logger>& log
 Status ClientRoutes::up(const TunConfig& cfg, int tun_index, const vpnsdk::Assignment& self, const StateFile& file,
                         State& state, const std::shared_ptr<spdlog::logger>& log) {
   cfg_ = &cfg;
-  file_ = &file;
-  state_ = &state;
   tun_index_ = tun_index;
   self_ = self;
-  nets_.clear();
-  if (cfg.route_all) {
-    nets_.push_back({0x00000000u, 1});
-    nets_.push_back({0x80000000u, 1});
-  }
-  nets_.insert(nets_.end(), cfg.routes.begin(), cfg.routes.end());
+  nets_ = cfg.routes;
+  if (cfg.route_all) policy_.attach(cfg, tun_index, self.address, file, state);
 
   const std::vector<std::uint32_t> wanted = wanted_underlay();
   if (wanted.empty() && cfg.route_all) {
@@ -82,17 +71,19 @@ Status ClientRoutes::up(const TunConfig& cfg, int tun_index, const vpnsdk::Assig
   return {};
 }
 
-// keep_route_to as given, or the transport's peers that a tunnel route covers.
+// keep_route_to as given, or the transport's peers that the tunnel covers.
 std::vector<std::uint32_t> ClientRoutes::wanted_underlay() const {
   if (!cfg_->keep_route_to.empty()) return cfg_->keep_route_to;
   std::vector<std::uint32_t> out;
   for (std::uint32_t a : connected_ipv4_peers())
-    if (covered_by(nets_, a)) out.push_back(a);
+    if (cfg_->route_all || covered_by(nets_, a)) out.push_back(a);
   return out;
 }
 
 Status ClientRoutes::keep(std::uint32_t a, const StateFile& file, State& state,
                           const std::shared_ptr<spdlog::logger>& log) {
+  // route_all: the rule first, so that the lookup finds the main table's way.
+  if (Status s = policy_.keep_server(a, log); !s) return s;
   Lookup lk;
   if (int err = route_get(a, lk); err != 0)
     return Status::error(Code::io, "no route to the server's address " + to_string(a) + ": " + std::strerror(err));
@@ -165,75 +156,40 @@ Status ClientRoutes::refresh_underlay(const StateFile& file, State& state,
     it = state.routes.erase(it);
   }
   file.save(state);
+  policy_.drop_servers_except(wanted, log);
   return {};
 }
 
 Status ClientRoutes::tunnel_routes_up(const std::shared_ptr<spdlog::logger>& log) {
-  if (!active() || !tunnel_.empty()) return {};
-  for (const Prefix& p : nets_) {
-    Route r;
-    r.dst = p.network;
-    r.length = p.length;
-    r.oif = tun_index_;
-    r.prefsrc = self_.address;
-    const int err = route_add(r);
-    if (err != 0) {
-      std::string why = std::strerror(err);
-      if (err == EEXIST) why = "a route to " + prefix_text(p) + " exists already (another VPN, or a local network?)";
-      tunnel_routes_down(nullptr);
-      return Status::error(Code::io, "cannot add route " + r.text() + ": " + why);
+  if (!active()) return {};
+  if (tunnel_.empty() && !nets_.empty()) {
+    for (const Prefix& p : nets_) {
+      Route r;
+      r.dst = p.network;
+      r.length = p.length;
+      r.oif = tun_index_;
+      r.prefsrc = self_.address;
+      const int err = route_add(r);
+      if (err != 0) {
+        std::string why = std::strerror(err);
+        if (err == EEXIST) why = "a route to " + prefix_text(p) + " exists already (another VPN, or a local network?)";
+        tunnel_routes_down(nullptr);
+        return Status::error(Code::io, "cannot add route " + r.text() + ": " + why);
+      }
+      tunnel_.push_back(r);
+      ++added_;
     }
-    tunnel_.push_back(r);
-    ++added_;
+    if (log) log->info("split tunnel through {}: {} route(s)", ifname_of(tun_index_), nets_.size());
   }
-  if (log && !nets_.empty())
-    log->info("{} through {}: {} route(s){}", cfg_->route_all ? "all traffic" : "split tunnel", ifname_of(tun_index_),
-              nets_.size(), cfg_->route_all ? " (0.0.0.0/1, 128.0.0.0/1)" : "");
-  if (cfg_->route_all && cfg_->block_ipv6) block_ipv6(log);
+  if (Status s = policy_.up(log); !s) {
+    tunnel_routes_down(nullptr);
+    return s;
+  }
   return {};
 }
 
-// The tunnel carries IPv4 only: with route_all, IPv6 would leave around it.
-// Two unreachable /1 routes beat any IPv6 default route (more specific
-// routes, such as the local network's, stay).
-void ClientRoutes::block_ipv6(const std::shared_ptr<spdlog::logger>& log) {
-  if (has_connected_ipv6_peer()) {
-    if (log) log->warn("route_all: IPv6 not blocked: the connection to the server itself uses IPv6");
-    return;
-  }
-  for (const char* p : {"::/1", "8000::/1"}) {
-    state_->unreachable6.emplace_back(p);  // listed first: they outlive the TUN device
-    if (std::string err = file_->save(*state_); !err.empty() && log) log->error("{}", err);
-    const int err = unreachable6_add(p);
-    if (err == 0) continue;
-    state_->unreachable6.pop_back();
-    file_->save(*state_);
-    if (err == EAFNOSUPPORT || err == EOPNOTSUPP) {
-      if (log) log->debug("no IPv6 in this kernel: nothing to block");
-      return;
-    }
-    if (log) log->warn("route_all: cannot block IPv6 ({}: {}); IPv6 traffic is not covered by the tunnel", p,
-                       err == EEXIST ? "such a route exists already" : std::strerror(err));
-  }
-  if (log && !state_->unreachable6.empty()) log->info("IPv6 blocked while route_all is on (unreachable ::/1, 8000::/1)");
-}
-
-void ClientRoutes::unblock_ipv6(const std::shared_ptr<spdlog::logger>& log) noexcept {
-  try {
-    if (state_ == nullptr || state_->unreachable6.empty()) return;
-    for (const std::string& p : state_->unreachable6) {
-      const int err = unreachable6_del(p);
-      if (err != 0 && err != ESRCH && log) log->error("cannot delete route unreachable {}: {}", p, std::strerror(err));
-    }
-    state_->unreachable6.clear();
-    file_->save(*state_);
-    if (log) log->info("IPv6 block removed");
-  } catch (...) {
-  }
-}
-
 void ClientRoutes::tunnel_routes_down(const std::shared_ptr<spdlog::logger>& log) noexcept {
-  unblock_ipv6(log);
+  policy_.suspend(log);
   try {
     for (auto it = tunnel_.rbegin(); it != tunnel_.rend(); ++it) {
       const int err = route_del(*it);
@@ -248,10 +204,9 @@ void ClientRoutes::tunnel_routes_down(const std::shared_ptr<spdlog::logger>& log
 void ClientRoutes::down(const StateFile& file, State& state, const std::shared_ptr<spdlog::logger>& log) noexcept {
   (void)file;
   tunnel_routes_down(log);
-  delete_host_routes(state, log);
+  policy_.down(log);
+  delete_listed_routing(state, log);
   cfg_ = nullptr;
-  file_ = nullptr;
-  state_ = nullptr;
   kept_.clear();
   added_ = 0;
   net_gateway_ = 0;

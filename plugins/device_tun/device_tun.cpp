@@ -322,7 +322,7 @@ class DeviceTun final : public vpnsdk::Device {
   std::uint64_t& pool_exhausted_;
 };
 
-constexpr std::array<vpnsdk::OptionSpec, 15> kOptions{{
+constexpr std::array<vpnsdk::OptionSpec, 17> kOptions{{
     {"name", vpnsdk::OptionType::string, "vpn%d", "interface name (\"%d\": the kernel picks the number)"},
     {"mtu", vpnsdk::OptionType::integer, "0", "interface MTU (0: the MTU the server assigns)"},
     {"txqueuelen", vpnsdk::OptionType::integer, "500", "interface transmit queue length"},
@@ -333,18 +333,25 @@ constexpr std::array<vpnsdk::OptionSpec, 15> kOptions{{
     {"state_dir", vpnsdk::OptionType::string, "/run/vpnhost",
      "where what must be undone after a crash is recorded (relative: to the manifest)"},
     {"route_all", vpnsdk::OptionType::boolean, "false",
-     "client: send all IPv4 traffic through the tunnel (0.0.0.0/1 + 128.0.0.0/1; the server stays reachable)"},
+     "client: send all IPv4 traffic but the server's through the tunnel, by policy rules ahead of the main table "
+     "(route_table, route_rule_priority), so no more specific route can take it out of the tunnel"},
     {"routes", vpnsdk::OptionType::string_list, "", "client: networks sent through the tunnel (split tunnel)"},
     {"keep_route_to", vpnsdk::OptionType::string_list, "",
      "server addresses kept on the underlay route (empty: the transport's peer, found automatically)"},
     {"on_tunnel_down", vpnsdk::OptionType::string, "block",
-     "route_all while the tunnel is down: \"block\" (routes stay on the device) or \"fallback\""},
+     "route_all while the tunnel is down: \"block\" (traffic stays on the tunnel) or \"fallback\" (the normal "
+     "routes)"},
     {"block_ipv6", vpnsdk::OptionType::boolean, "true",
-     "route_all: make IPv6 unreachable (::/1, 8000::/1) rather than let it go around this IPv4 tunnel"},
+     "route_all: make IPv6 unreachable (but link-local and multicast) rather than let it go around this IPv4 "
+     "tunnel"},
     {"kill_switch", vpnsdk::OptionType::boolean, "true",
      "route_all with on_tunnel_down = \"block\": an nftables table (inet vpnhostks_<name>) lets out only lo, the "
      "tunnel and the server's address, from start-up on and after a crash (until the next start or `vpnhost "
      "unblock`)"},
+    {"route_table", vpnsdk::OptionType::integer, "10010",
+     "route_all: the routing table of its own (a default route through the tunnel; IPv6 unreachable)"},
+    {"route_rule_priority", vpnsdk::OptionType::integer, "10000",
+     "route_all: the priority of its policy rules (1..32763; they take this one and this + 2, before main's 32766)"},
     {"up", vpnsdk::OptionType::string, "", "script run after the device is configured (OpenVPN-style environment)"},
     {"down", vpnsdk::OptionType::string, "", "script run before the device is removed"},
     {"script_timeout", vpnsdk::OptionType::integer, "10", "seconds an up/down script may run (1..300)"},

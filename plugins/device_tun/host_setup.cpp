@@ -33,7 +33,7 @@ Status HostSetup::apply(const std::string& ifname, const vpnsdk::Assignment& sel
   if (index == 0) return Status::error(Code::internal, "TUN device " + ifname + " vanished");
 
   if (!cfg_.masquerade.empty() || cfg_.routing()) {
-    file_.emplace(cfg_.state_dir, ifname, cfg_.run_uid);
+    file_.emplace(cfg_.state_dir, ifname, cfg_.run_uid, cfg_.policy);
     if (Status s = recover_stale(); !s) {
       file_.reset();  // left as it is, for whoever looks into it
       return s;
@@ -197,7 +197,7 @@ Status HostSetup::recover_stale() {
                stale->pid, file_->path(), stale->nft_table.empty() ? "-" : stale->nft_table,
                stale->ip_forward ? *stale->ip_forward : "-", stale->routes.size(),
                stale->unreachable6.empty() ? "" : ", IPv6 block");
-  delete_host_routes(*stale, log_);
+  delete_listed_routing(*stale, log_);
   gateway_down(cfg_, *file_, *stale, log_);
   file_->remove();
   return {};

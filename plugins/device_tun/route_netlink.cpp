@@ -1,6 +1,7 @@
 #include "route_netlink.hpp"
 
 #include <arpa/inet.h>
+#include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -19,9 +20,13 @@ namespace {
 
 struct Request {
   nlmsghdr nh;
-  rtmsg rt;
+  union {
+    rtmsg rt;
+    fib_rule_hdr rule;  // RTM_NEWRULE/RTM_DELRULE: the same size and leading fields
+  };
   char attrs[128];
 };
+static_assert(sizeof(rtmsg) == sizeof(fib_rule_hdr));
 
 void add_attr(Request& req, unsigned short type, const void* data, std::size_t len) {
   auto* rta = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&req) + NLMSG_ALIGN(req.nh.nlmsg_len));
@@ -35,6 +40,13 @@ void add_u32(Request& req, unsigned short type, std::uint32_t v) { add_attr(req,
 void add_in4(Request& req, unsigned short type, std::uint32_t host_order) {
   const std::uint32_t be = htonl(host_order);
   add_attr(req, type, &be, sizeof be);
+}
+
+// The table in the header (RT_TABLE_UNSPEC above 255) and as an attribute.
+void set_table(Request& req, unsigned char& header_field, std::uint32_t table) {
+  header_field = table < 256 ? static_cast<unsigned char>(table) : static_cast<unsigned char>(RT_TABLE_UNSPEC);
+  static_assert(static_cast<int>(RTA_TABLE) == static_cast<int>(FRA_TABLE));
+  add_u32(req, RTA_TABLE, table);
 }
 
 class Socket {
@@ -100,9 +112,8 @@ Request base(std::uint16_t type, std::uint16_t flags) {
 
 void fill(Request& req, const Route& r) {
   req.rt.rtm_dst_len = r.length;
-  req.rt.rtm_table = r.table < 256 ? static_cast<unsigned char>(r.table) : static_cast<unsigned char>(RT_TABLE_UNSPEC);
-  if (r.table >= 256) add_u32(req, RTA_TABLE, r.table);
-  add_in4(req, RTA_DST, r.dst);
+  set_table(req, req.rt.rtm_table, r.table);
+  if (r.length != 0) add_in4(req, RTA_DST, r.dst);
   if (r.gateway != 0) add_in4(req, RTA_GATEWAY, r.gateway);
   if (r.oif != 0) add_u32(req, RTA_OIF, static_cast<std::uint32_t>(r.oif));
   if (r.prefsrc != 0) add_in4(req, RTA_PREFSRC, r.prefsrc);
@@ -118,31 +129,71 @@ std::uint32_t in4_of(const rtattr* rta) {
 
 namespace {
 
-int unreachable6(std::uint16_t type, std::uint16_t flags, const std::string& prefix) {
-  const auto slash = prefix.find('/');
-  if (slash == std::string::npos) return EINVAL;
-  in6_addr dst{};
-  if (::inet_pton(AF_INET6, prefix.substr(0, slash).c_str(), &dst) != 1) return EINVAL;
-  const int len = std::atoi(prefix.c_str() + slash + 1);
-  if (len < 0 || len > 128) return EINVAL;
+// "2001:db8::/32" of `family` into `addr` (network byte order) and `len`.
+bool parse_prefix(int family, const std::string& text, unsigned char (&addr)[16], unsigned char& len) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos || slash + 1 >= text.size() || text.size() - slash > 4) return false;
+  if (::inet_pton(family, text.substr(0, slash).c_str(), addr) != 1) return false;
+  const std::string digits = text.substr(slash + 1);
+  if (digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int n = std::atoi(digits.c_str());
+  if (n > (family == AF_INET ? 32 : 128)) return false;
+  len = static_cast<unsigned char>(n);
+  return true;
+}
+
+int unreachable6(std::uint16_t type, std::uint16_t flags, const Unreachable6& u) {
+  unsigned char dst[16] = {};
+  unsigned char len = 0;
+  if (!parse_prefix(AF_INET6, u.prefix, dst, len)) return EINVAL;
   Socket sock;
   Request req = base(type, static_cast<std::uint16_t>(NLM_F_ACK | flags));
   req.rt.rtm_family = AF_INET6;
-  req.rt.rtm_dst_len = static_cast<unsigned char>(len);
-  req.rt.rtm_table = RT_TABLE_MAIN;
-  req.rt.rtm_protocol = RTPROT_STATIC;
+  req.rt.rtm_dst_len = len;
+  set_table(req, req.rt.rtm_table, u.table);
+  req.rt.rtm_protocol = type == RTM_DELROUTE ? RTPROT_UNSPEC : kPolicyProtocol;  // deleted whoever made it
   req.rt.rtm_scope = type == RTM_DELROUTE ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
   req.rt.rtm_type = RTN_UNREACHABLE;
-  add_attr(req, RTA_DST, &dst, sizeof dst);
+  if (len != 0) add_attr(req, RTA_DST, dst, sizeof dst);
   return sock.transact(req, [](const nlmsghdr*) {});
 }
 
+int rule(std::uint16_t type, std::uint16_t flags, const Rule& r) {
+  const int family = r.ipv6 ? AF_INET6 : AF_INET;
+  unsigned char dst[16] = {};
+  unsigned char len = 0;
+  if (!r.to.empty() && !parse_prefix(family, r.to, dst, len)) return EINVAL;
+  Socket sock;
+  Request req = base(type, static_cast<std::uint16_t>(NLM_F_ACK | flags));
+  req.rule.family = static_cast<unsigned char>(family);
+  req.rule.dst_len = len;
+  req.rule.action = FR_ACT_TO_TBL;
+  set_table(req, req.rule.table, r.table);
+  add_u32(req, FRA_PRIORITY, r.priority);
+  if (!r.to.empty()) add_attr(req, FRA_DST, dst, r.ipv6 ? 16 : 4);
+  const std::uint8_t protocol = kPolicyProtocol;  // a delete matches only rules of ours
+  add_attr(req, FRA_PROTOCOL, &protocol, sizeof protocol);
+  return sock.transact(req, [](const nlmsghdr*) {});
+}
+
+std::string table_name(std::uint32_t table) { return table == RT_TABLE_MAIN ? "main" : std::to_string(table); }
+
 }  // namespace
 
-int unreachable6_add(const std::string& prefix) {
-  return unreachable6(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, prefix);
+int unreachable6_add(const Unreachable6& u) { return unreachable6(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, u); }
+int unreachable6_del(const Unreachable6& u) { return unreachable6(RTM_DELROUTE, 0, u); }
+
+std::string Unreachable6::text() const {
+  return "unreachable " + prefix + (table == RT_TABLE_MAIN ? "" : " table " + table_name(table));
 }
-int unreachable6_del(const std::string& prefix) { return unreachable6(RTM_DELROUTE, 0, prefix); }
+
+int rule_add(const Rule& r) { return rule(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r); }
+int rule_del(const Rule& r) { return rule(RTM_DELRULE, 0, r); }
+
+std::string Rule::text() const {
+  return "priority " + std::to_string(priority) + (to.empty() ? "" : " to " + to) + " lookup " + table_name(table) +
+         (ipv6 ? " (IPv6)" : "");
+}
 
 std::string ifname_of(int index) {
   char name[IF_NAMESIZE] = {};
@@ -200,7 +251,7 @@ int route_get(std::uint32_t dst, Lookup& out) {
 int route_add(const Route& r) {
   Socket sock;
   Request req = base(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
-  req.rt.rtm_protocol = RTPROT_STATIC;
+  req.rt.rtm_protocol = r.protocol;
   req.rt.rtm_scope = r.gateway != 0 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
   req.rt.rtm_type = RTN_UNICAST;
   fill(req, r);

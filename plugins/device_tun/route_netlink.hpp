@@ -1,6 +1,8 @@
-// IPv4 routes through rtnetlink (no `ip` command): look up where a
-// destination goes (RTM_GETROUTE, like `ip route get`), add and delete
-// routes in the main table. Errors come back as errno values.
+// Routes and policy rules through rtnetlink (no `ip` command): look up
+// where an IPv4 destination goes (RTM_GETROUTE, like `ip route get`), add
+// and delete IPv4 routes in any table, IPv6 unreachable routes, and rules
+// (RTM_NEWRULE/RTM_DELRULE, like `ip rule`). Errors come back as errno
+// values.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -14,6 +16,7 @@ struct Route {
   int oif = 0;                // output interface index
   std::uint32_t prefsrc = 0;  // 0: none
   std::uint32_t table = 254;  // RT_TABLE_MAIN
+  std::uint8_t protocol = 4;  // RTPROT_STATIC; kPolicyProtocol in device_tun's own table
 
   // "172.31.0.1/32 via 172.31.1.1 dev c1 src 10.10.0.2"
   std::string text() const;
@@ -38,10 +41,45 @@ int route_add(const Route& r);
 // oif. ESRCH: there was none.
 int route_del(const Route& r);
 
-// IPv6 "unreachable" routes (route_all's IPv6 block): `prefix` is text such
-// as "::/1" or "8000::/1". 0 or an errno (EEXIST, ESRCH, EINVAL for bad text).
-int unreachable6_add(const std::string& prefix);
-int unreachable6_del(const std::string& prefix);
+// The routing protocol number of device_tun's policy rules and of the
+// routes in its own table (`proto 118` in `ip rule` and `ip route`): how
+// `vpnhost unblock` finds what a crashed client left. Neither the kernel
+// (rtnetlink.h) nor iproute2 (rt_protos) assigns it to anyone.
+constexpr std::uint8_t kPolicyProtocol = 118;
+
+// An IPv6 "unreachable" route (route_all's IPv6 block): `prefix` is text
+// such as "::/0"; added with kPolicyProtocol.
+struct Unreachable6 {
+  std::string prefix;
+  std::uint32_t table = 254;
+  // "unreachable ::/0 table 10010"
+  std::string text() const;
+  bool operator==(const Unreachable6&) const = default;
+};
+
+// 0 or an errno (EEXIST, ESRCH, EINVAL for bad text).
+int unreachable6_add(const Unreachable6& u);
+int unreachable6_del(const Unreachable6& u);
+
+// A policy routing rule, `ip rule` with action "lookup": packets (of this
+// family) to `to` look up `table`, at `priority`. Added with
+// kPolicyProtocol.
+struct Rule {
+  bool ipv6 = false;
+  std::uint32_t priority = 0;
+  std::uint32_t table = 254;
+  std::string to;  // "" = every destination; else a prefix: "203.0.113.7/32", "fe80::/10"
+
+  // "priority 10000 to 203.0.113.7/32 lookup main", "priority 10002 lookup 10010 (IPv6)"
+  std::string text() const;
+  bool operator==(const Rule&) const = default;
+};
+
+// NLM_F_CREATE|NLM_F_EXCL: EEXIST if an equal rule is there already;
+// EINVAL for a `to` that is not a prefix of the rule's family.
+int rule_add(const Rule& r);
+// Deletes the rule with these values and kPolicyProtocol. ENOENT: there was none.
+int rule_del(const Rule& r);
 
 // Interface name for messages ("#7" if it has none any more).
 std::string ifname_of(int index);

@@ -39,10 +39,11 @@ bool number(const std::string& w, std::uint64_t max, std::uint64_t& out) {
 }
 
 // Every value is checked as strictly as the manifest's own options are: the
-// file's contents become an nft script and route deletions run as root, so a
-// value that device_tun could not have written refuses the whole file.
+// file's contents become an nft script and route and rule deletions run as
+// root, so a value that device_tun could not have written refuses the whole
+// file.
 // "" or why (with the line number).
-std::string parse(std::istream& in, State& s) {
+std::string parse(std::istream& in, const PolicyPlace& policy, State& s) {
   std::string line;
   unsigned line_no = 0;
   bool seen_pid = false, seen_forward = false, seen_table = false;
@@ -97,12 +98,36 @@ std::string parse(std::istream& in, State& s) {
       r.oif = static_cast<int>(oif);
       r.table = static_cast<std::uint32_t>(table);
       s.routes.push_back(r);
+    } else if (key == "rule") {
+      // family priority table to|all
+      std::uint64_t priority = 0, table = 0;
+      const bool shape = want(5) && (w[1] == "4" || w[1] == "6") && number(w[2], 0xffffffffu, priority) &&
+                         number(w[3], 0xffffffffu, table);
+      const Rule r{shape && w[1] == "6", static_cast<std::uint32_t>(priority), static_cast<std::uint32_t>(table),
+                   shape && w[4] != "all" ? w[4] : ""};
+      if (!shape || !is_policy_rule(policy, r))
+        return at + "'rule' must be one of route_all's policy rules with route_table " +
+               std::to_string(policy.table) + " and route_rule_priority " + std::to_string(policy.priority) +
+               ": rule 4 " + std::to_string(policy.priority) + " 254 <IPv4 address>/32, rule 6 " +
+               std::to_string(policy.priority) + " 254 fe80::/10 or ff00::/8, rule 4|6 " +
+               std::to_string(policy.priority + 2) + " " + std::to_string(policy.table) + " all";
+      for (const Rule& seen : s.rules)
+        if (seen == r) return at + "'" + line + "' appears twice";
+      s.rules.push_back(r);
     } else if (key == "unreachable6") {
-      if (!want(2) || (w[1] != "::/1" && w[1] != "8000::/1"))
-        return at + "'unreachable6' must be ::/1 or 8000::/1 (route_all's IPv6 block)";
-      for (const std::string& p : s.unreachable6)
-        if (p == w[1]) return at + "'unreachable6 " + w[1] + "' appears twice";
-      s.unreachable6.push_back(w[1]);
+      // "::/0 <route_table>": route_all's block in its own table; "::/1",
+      // "8000::/1": the main table's, from versions before policy routing.
+      Unreachable6 u;
+      if (want(2) && (w[1] == "::/1" || w[1] == "8000::/1"))
+        u = Unreachable6{w[1], 254};
+      else if (want(3) && w[1] == "::/0" && w[2] == std::to_string(policy.table))
+        u = ipv6_block(policy);
+      else
+        return at + "'unreachable6' must be ::/0 " + std::to_string(policy.table) +
+               " (route_all's IPv6 block in route_table), or ::/1 or 8000::/1 (older versions')";
+      for (const Unreachable6& seen : s.unreachable6)
+        if (seen == u) return at + "'" + line + "' appears twice";
+      s.unreachable6.push_back(u);
     } else {
       return at + "unknown item '" + key.substr(0, 32) + "'";
     }
@@ -157,7 +182,7 @@ bool read_all(int fd, std::string& out) {
 }
 
 // "" with `s` filled, or why the file at `path` is refused.
-std::string load_file(const std::string& path, uid_t run_uid, State& s, bool& exists) {
+std::string load_file(const std::string& path, uid_t run_uid, const PolicyPlace& policy, State& s, bool& exists) {
   std::string error;
   exists = true;
   const int fd = open_trusted(path, run_uid, error);
@@ -170,7 +195,7 @@ std::string load_file(const std::string& path, uid_t run_uid, State& s, bool& ex
   ::close(fd);
   if (!ok) return "cannot read the state file " + path + " (unreadable or larger than 64 KiB)";
   std::istringstream in(text);
-  if (std::string why = parse(in, s); !why.empty()) return "the state file " + path + " is not valid: " + why;
+  if (std::string why = parse(in, policy, s); !why.empty()) return "the state file " + path + " is not valid: " + why;
   return {};
 }
 
@@ -221,15 +246,19 @@ std::string prepare_state_dir(const std::string& dir, uid_t uid, gid_t gid) {
          std::to_string(gid) + " " + dir + ", or set state_dir to a directory of that user (it is created if missing)";
 }
 
-StateFile::StateFile(std::string dir, const std::string& ifname, uid_t run_uid)
-    : dir_(std::move(dir)), run_uid_(run_uid), prefix_("device_tun-" + netns_id() + "-"), table_(nft_table_name(ifname)) {
+StateFile::StateFile(std::string dir, const std::string& ifname, uid_t run_uid, const PolicyPlace& policy)
+    : dir_(std::move(dir)),
+      run_uid_(run_uid),
+      prefix_("device_tun-" + netns_id() + "-"),
+      table_(nft_table_name(ifname)),
+      policy_(policy) {
   path_ = dir_ + "/" + prefix_ + ifname + ".state";
 }
 
 std::optional<State> StateFile::load(std::string& error) const {
   State s;
   bool exists = false;
-  error = load_file(path_, run_uid_, s, exists);
+  error = load_file(path_, run_uid_, policy_, s, exists);
   if (!exists) return std::nullopt;
   if (error.empty() && !s.nft_table.empty() && s.nft_table != table_)
     error = "the state file " + path_ + " is not valid: it names the nftables table " + s.nft_table +
@@ -249,7 +278,11 @@ std::string StateFile::save(const State& s) const {
   for (const Route& r : s.routes)
     out << "route " << vpnsdk::ipv4::to_string(r.dst) << " " << unsigned(r.length) << " "
         << vpnsdk::ipv4::to_string(r.gateway) << " " << r.oif << " " << r.table << "\n";
-  for (const std::string& p : s.unreachable6) out << "unreachable6 " << p << "\n";
+  for (const Rule& r : s.rules)
+    out << "rule " << (r.ipv6 ? 6 : 4) << " " << r.priority << " " << r.table << " " << (r.to.empty() ? "all" : r.to)
+        << "\n";
+  for (const Unreachable6& u : s.unreachable6)
+    out << "unreachable6 " << u.prefix << (u.table == 254 ? "" : " " + std::to_string(u.table)) << "\n";
   // A random temporary name, O_EXCL|O_NOFOLLOW: nothing planted in state_dir
   // is written through.
   if (std::string err = vpnsdk::write_file_atomically(path_, out.str(), 0644); !err.empty())
@@ -271,7 +304,7 @@ std::vector<State> StateFile::others_alive() const {
     if (path == path_) continue;
     State s;
     bool exists = false;
-    if (load_file(path, run_uid_, s, exists).empty() && alive(s.pid)) out.push_back(std::move(s));
+    if (load_file(path, run_uid_, policy_, s, exists).empty() && alive(s.pid)) out.push_back(std::move(s));
   }
   ::closedir(d);
   return out;

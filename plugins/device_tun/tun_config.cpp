@@ -107,6 +107,19 @@ TunConfig parse_tun_config(const vpnsdk::Options& opts, const std::string& base_
   c.block_ipv6 = opts.boolean("block_ipv6");
   c.kill_switch = opts.boolean("kill_switch");
 
+  const std::int64_t table = opts.integer("route_table");
+  if (table < 1 || table > 0xffffffffLL || (table >= 253 && table <= 255))
+    fail(opts, "route_table", std::to_string(table),
+         "must be a routing table of route_all's own, 1-4294967295 but 253, 254 and 255 (the kernel's default, "
+         "main and local tables)");
+  c.policy.table = static_cast<std::uint32_t>(table);
+  const std::int64_t priority = opts.integer("route_rule_priority");
+  if (priority < 1 || priority > 32763)
+    fail(opts, "route_rule_priority", std::to_string(priority),
+         "must be between 1 and 32763: route_all's rules take this priority and the next two, after the local "
+         "table's rule (0) and before the main table's (32766)");
+  c.policy.priority = static_cast<std::uint32_t>(priority);
+
   c.up = script_option(opts, "up", base_dir);
   c.down = script_option(opts, "down", base_dir);
   const std::int64_t timeout = opts.integer("script_timeout");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "policy_rules.hpp"
 #include "vpnsdk/ipv4.hpp"
 #include "vpnsdk/options.hpp"
 
@@ -29,12 +30,13 @@ struct TunConfig {
   gid_t run_gid = 0;
 
   // Client side routing.
-  bool route_all = false;                       // 0.0.0.0/1 + 128.0.0.0/1 through the device
+  bool route_all = false;                       // every destination but the server through the device (policy_rules.hpp)
   std::vector<vpnsdk::ipv4::Prefix> routes;     // split tunnel: these through the device
   std::vector<std::uint32_t> keep_route_to;     // empty: find the transport's peer(s) automatically
   OnTunnelDown on_tunnel_down = OnTunnelDown::block;
   bool block_ipv6 = true;                       // route_all: IPv6 unreachable instead of around the tunnel
   bool kill_switch = true;                      // route_all + block: an nftables table lets out only the tunnel
+  PolicyPlace policy;                           // route_all: route_table, route_rule_priority
 
   // Script hooks (absolute paths, "" = none).
   std::string up;

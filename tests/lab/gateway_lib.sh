@@ -85,6 +85,16 @@ gw_topology() {
   log "internet: $INET_NS $INET_ADDR/24 + $INET_OTHER, gateway outward $P-out $GW_OUT_ADDR, gateway public $GW_PUBLIC"
 }
 
+# gw_ipv6_underlay: IPv6 on client 1's underlay link: 2001:db8:1::2/64 in
+# the client (default route via ::1), 2001:db8:1::1/64 in the gateway.
+gw_ipv6_underlay() {
+  local c
+  c=$(c_ns 1)
+  ip -n "$c" -6 addr add 2001:db8:1::2/64 dev "$P-c1" nodad || fail "IPv6 address in $c"
+  ip -n "$SRV_NS" -6 addr add 2001:db8:1::1/64 dev "$P-s1" nodad || fail "IPv6 address in $SRV_NS"
+  ip -n "$c" -6 route add default via 2001:db8:1::1 dev "$P-c1" || fail "IPv6 default route in $c"
+}
+
 # Lets the internet answer the clients' underlay addresses directly (split tunnel).
 gw_inet_route_back() {
   ip -n "$INET_NS" route add 172.31.0.0/16 via "$GW_OUT_ADDR" || fail "route back in $INET_NS"
@@ -212,3 +222,26 @@ gw_tun_packets() {
 
 gw_route_get() { ip -n "$1" -4 route get "$2" 2>&1 | head -n 1; }
 gw_route_get6() { ip -n "$1" -6 route get "$2" 2>&1 | head -n 1; }
+
+# gw_capture NAME NS IFACE: tcpdump on IFACE in NS, every packet written as
+# it is seen, into $LAB_TMP/NAME.pcap; waits until it listens. CAP = its pid.
+CAP=
+gw_capture() {
+  lab_bg "$2" "$LAB_TMP/tcpdump-$1.log" tcpdump -i "$3" -n -U --immediate-mode -Z root -s 0 -w "$LAB_TMP/$1.pcap"
+  CAP=$LAB_LAST_PID
+  wait_for_log "$LAB_TMP/tcpdump-$1.log" "listening on" 10 "$CAP"
+}
+
+# gw_pcap_count NAME FILTER: packets in $LAB_TMP/NAME.pcap matching FILTER.
+gw_pcap_count() { tcpdump -r "$LAB_TMP/$1.pcap" -n "$2" 2>/dev/null | wc -l; }
+
+# gw_pcap_wait NAME FILTER MIN [TIMEOUT]: bounded poll until the capture
+# holds MIN packets matching FILTER: tcpdump writes in order, so everything
+# sent before those is in the file too.
+gw_pcap_wait() {
+  local end=$((SECONDS + ${4:-10}))
+  until [ "$(gw_pcap_count "$1" "$2")" -ge "$3" ]; do
+    [ "$SECONDS" -ge "$end" ] && fail "capture $1: fewer than $3 packets matching '$2' after ${4:-10} s"
+    sleep 0.1
+  done
+}

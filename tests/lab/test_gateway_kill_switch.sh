@@ -17,7 +17,8 @@
 #    pushed server 198.51.100.1: the down hook never ran) and a query
 #    straight to 198.51.100.1:53 fail, 0 packets, the DNS server saw
 #    nothing from the client;
-#  - `vpnhost unblock <dev>` removes it: the direct fetch works again.
+#  - `vpnhost unblock <dev>` removes it and route_all's policy rules, which
+#    also outlived the crash: the direct fetch works again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/gateway_lib.sh"
 gw_init gateway_kill_switch
@@ -99,6 +100,7 @@ kill -KILL "${CLIENT_PID[1]}"
 lab_wait_exit "${CLIENT_PID[1]}" 10 || fail "client still running after SIGKILL"
 ip netns exec "$C" nft list table inet "vpnhostks_${P}_t1" >/dev/null 2>&1 || fail "the kill switch went with the crashed client"
 grep -q "nameserver $INET_ADDR" "/etc/netns/$C/resolv.conf" || fail "expected the crashed client's resolver file to remain"
+assert_eq "$(ip -n "$C" -4 rule show | grep -c 'proto 118')" 2 "IPv4 policy rules the crashed client left"
 no_leak crash "after SIGKILL"
 
 sleep 0.3
@@ -113,6 +115,9 @@ log "ok: the DNS server got nothing from the client's underlay address"
 log "vpnhost unblock ${P}-t1"
 ip netns exec "$C" "$VPNHOST" unblock "$P-t1" >"$LAB_TMP/unblock.txt" 2>&1 || fail "vpnhost unblock failed: $(cat "$LAB_TMP/unblock.txt")"
 grep -q "kill switch of $P-t1 removed" "$LAB_TMP/unblock.txt" || fail "vpnhost unblock said: $(cat "$LAB_TMP/unblock.txt")"
+grep -q "policy routing of route_all removed (5 rule(s) and 1 route(s)" "$LAB_TMP/unblock.txt" ||
+  fail "vpnhost unblock did not remove the rules: $(cat "$LAB_TMP/unblock.txt")"
+assert_eq "$( { ip -n "$C" -4 rule show; ip -n "$C" -6 rule show; } | grep -c 'proto 118')" 0 "policy rules after unblock"
 ip netns exec "$C" nft list table inet "vpnhostks_${P}_t1" >/dev/null 2>&1 && fail "the kill switch is still there after unblock"
 fetch unblocked 5 || fail "after unblock the direct fetch fails: $(cat "$LAB_TMP/f-unblocked.got.err")"
 assert_eq "$(awk -v f="GET /f?unblocked " 'index($0, f) { print $1 }' "$LAB_TMP/inet-http.log")" "$U" "source the web server saw after unblock"

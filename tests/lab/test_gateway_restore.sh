@@ -11,9 +11,11 @@
 #      tunnel: block), the next start removes the stale table, the client
 #      comes back, and the SIGTERM exit restores the original ip_forward
 #      (both namespaces);
-#  (d) after a crash of the client: its host route to the gateway and its
-#      IPv6 block stay behind, the next start removes them, its SIGTERM exit leaves nothing
-#      (client namespace); resolv.conf is the original again.
+#  (d) after a crash of the client: its host route to the gateway, its
+#      policy rules and its table's IPv6 block stay behind (the table's
+#      route through the TUN goes with the device), the next start removes
+#      them, its SIGTERM exit leaves nothing (client namespace); resolv.conf
+#      is the original again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/gateway_lib.sh"
 gw_init gateway_restore
@@ -31,7 +33,8 @@ log "snapshots before the start: $SRV_NS $(wc -l <"$LAB_TMP/srv.before") lines, 
 use_tunnel() {
   gw_fetch "$C" "http://$INET_ADDR/small" "$LAB_TMP/small.got" || fail "fetch through the tunnel failed: $(cat "$LAB_TMP/small.got.err")"
   cmp -s "$LAB_TMP/www/small" "$LAB_TMP/small.got" || fail "fetched file differs"
-  grep -q "^0.0.0.0/1 dev $P-t1" <<<"$(ip -n "$C" -4 route show)" || fail "route_all routes missing in $C"
+  grep -q "lookup 10010" <<<"$(ip -n "$C" -4 rule show)" || fail "route_all's rule missing in $C"
+  grep -q "^default dev $P-t1" <<<"$(ip -n "$C" -4 route show table 10010)" || fail "route_all's table has no route through $P-t1"
 }
 
 resolv_is_original() {
@@ -110,9 +113,10 @@ use_tunnel
 kill -KILL "${CLIENT_PID[1]}"
 lab_wait_exit "${CLIENT_PID[1]}" 10 2>/dev/null || fail "client still running after SIGKILL"
 grep -q "^$GW_PUBLIC via 172.31.1.1" <<<"$(ip -n "$C" -4 route show)" || fail "expected the crashed client's host route to remain"
-grep -q "/1 dev" <<<"$(ip -n "$C" -4 route show)" && fail "tunnel routes survived the TUN device"
-grep -q "^unreachable ::/1" <<<"$(ip -n "$C" -6 route show)" || fail "expected the crashed client's IPv6 block to remain"
-log "ok: after the crash the host route and the IPv6 block remain, the tunnel routes went with the TUN device"
+[ -z "$(ip -n "$C" -4 route show table 10010 2>/dev/null)" ] || fail "the table's route survived the TUN device"
+grep -q "^unreachable default" <<<"$(ip -n "$C" -6 route show table 10010)" || fail "expected the crashed client's IPv6 block to remain"
+assert_eq "$( { ip -n "$C" -4 rule show; ip -n "$C" -6 rule show; } | grep -c 'proto 118')" 5 "policy rules the crashed client left"
+log "ok: after the crash the host route, the rules and the IPv6 block remain, the table's route went with the TUN device"
 gw_start_client 1
 wait_client 1
 grep -q "left .* behind: undoing it (table -, ip_forward -, 1 route(s), IPv6 block)" "${CLIENT_LOG[1]}" ||

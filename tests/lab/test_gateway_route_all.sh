@@ -5,13 +5,14 @@
 #    route_all client (client-route-all.manifest), the client fetches a 1 MiB
 #    file from 198.51.100.1 through the tunnel, intact;
 #  - the web server saw the gateway's outward address 198.51.100.2, never 10.10.0.x;
-#  - the client's routes: the internet through its TUN (0.0.0.0/1, 128.0.0.0/1),
-#    the gateway's public address 172.31.0.1 still through the underlay
+#  - the client's routes: the internet through its TUN (policy rules ahead
+#    of the main table, table 10010), the gateway's public address
+#    172.31.0.1 still through the underlay
 #    gateway 172.31.1.1 (the host route device_tun keeps), and the gateway
 #    has its nftables table and ip_forward on;
 #  - IPv6, which this IPv4 tunnel cannot carry, is unreachable on the client
-#    while the tunnel is up (it had an IPv6 default route before), except
-#    its own local network.
+#    while the tunnel is up (it had an IPv6 default route before), its own
+#    local network (an RA's prefix) included; link-local stays.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/gateway_lib.sh"
 gw_init gateway_route_all
@@ -20,8 +21,7 @@ gw_start_inet
 gw_file blob 1024
 C=$(c_ns 1)
 
-ip -n "$C" -6 addr add 2001:db8:1::2/64 dev "$P-c1" nodad || fail "IPv6 address in $C"
-ip -n "$C" -6 route add default via 2001:db8:1::1 dev "$P-c1" || fail "IPv6 default route in $C"
+gw_ipv6_underlay
 r=$(gw_route_get6 "$C" 2001:db8:ffff::1)
 grep -q "via 2001:db8:1::1 dev $P-c1" <<<"$r" || fail "IPv6 default route not in use before the VPN: $r"
 
@@ -48,8 +48,10 @@ ip -n "$C" -4 route show | sed 's/^/    /'
 r=$(gw_route_get6 "$C" 2001:db8:ffff::1)
 grep -q "No route to host" <<<"$r" || fail "IPv6 is not blocked while route_all is on: $r"
 r=$(gw_route_get6 "$C" 2001:db8:1::77)
-grep -q "dev $P-c1" <<<"$r" || fail "the client's own IPv6 network became unreachable: $r"
-log "ok: IPv6 beyond the local network is unreachable while route_all is on (no leak around the IPv4 tunnel)"
+grep -q "No route to host" <<<"$r" || fail "the client's own IPv6 network is not blocked while route_all is on: $r"
+r=$(ip -n "$C" -6 route get fe80::1 oif "$P-c1" 2>&1)
+grep -q "dev $P-c1" <<<"$r" || fail "link-local IPv6 became unreachable: $r"
+log "ok: IPv6 but link-local is unreachable while route_all is on (no leak around the IPv4 tunnel)"
 
 ip netns exec "$SRV_NS" nft list table inet "vpnhost_${P}_gw" >"$LAB_TMP/gw-table.txt" 2>&1 ||
   fail "no nftables table inet vpnhost_${P}_gw on the gateway: $(cat "$LAB_TMP/gw-table.txt")"

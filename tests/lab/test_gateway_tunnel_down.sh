@@ -6,10 +6,10 @@
 # gateway's namespace), so a leak would get through.
 #  - with the tunnel up both fetch through the gateway's NAT;
 #  - gateway SIGTERM (both clients told to stay: on_server_bye = reconnect):
-#    client 2 logs "tunnel down", its 0.0.0.0/1 and 128.0.0.0/1 routes go,
+#    client 2 logs "tunnel down", its rules to table 10010 go,
 #    its fetch now goes directly (the web server sees 172.31.2.2); client 1
 #    keeps its routes on the tunnel and its fetch fails: nothing leaks;
-#  - gateway back: both reconnect, client 2's routes come back, both fetch
+#  - gateway back: both reconnect, client 2's rules come back, both fetch
 #    through the NAT again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/gateway_lib.sh"
@@ -45,8 +45,11 @@ r1=$(gw_route_get "$(c_ns 1)" "$INET_ADDR")
 r2=$(gw_route_get "$(c_ns 2)" "$INET_ADDR")
 grep -q "dev $P-t1 " <<<"$r1" || fail "block: client 1's route left the tunnel: $r1"
 grep -q "via 172.31.2.1 dev $P-c2" <<<"$r2" || fail "fallback: client 2 still routes into the tunnel: $r2"
+grep -q "lookup 10010" <<<"$(ip -n "$(c_ns 2)" rule show; ip -n "$(c_ns 2)" -6 rule show)" &&
+  fail "fallback: client 2 still has rules to its table"
+grep -q "lookup 10010" <<<"$(ip -n "$(c_ns 1)" rule show)" || fail "block: client 1's rule to its table went"
 log "ok: block keeps $r1"
-log "ok: fallback went back to $r2"
+log "ok: fallback went back to $r2 (no rule to table 10010)"
 fetch_from 2 down2 || fail "fallback: client 2 cannot fetch directly: $(cat "$LAB_TMP/f-down2.got.err")"
 assert_eq "$SEEN" "$(c_underlay 2)" "source the web server saw for client 2 (fallback, tunnel down)"
 if fetch_from 1 down1 3; then fail "block: client 1 fetched around the tunnel (seen from $SEEN)"; fi
@@ -61,6 +64,7 @@ wait_for_log "${CLIENT_LOG[2]}" "TUN $P-t2 (kept|reconfigured)" 10 "${CLIENT_PID
 wait_for_log "${CLIENT_LOG[1]}" "TUN $P-t1 (kept|reconfigured)" 10 "${CLIENT_PID[1]}"
 r2=$(gw_route_get "$(c_ns 2)" "$INET_ADDR")
 grep -q "dev $P-t2 " <<<"$r2" || fail "fallback: client 2's routes did not come back: $r2"
+assert_eq "$(ip -n "$(c_ns 2)" rule show | grep -c "lookup 10010")" 1 "client 2's IPv4 rules to table 10010 after the reconnect"
 for i in 1 2; do
   fetch_from "$i" "again$i" || fail "client $i cannot fetch after the reconnect: $(cat "$LAB_TMP/f-again$i.got.err")"
   assert_eq "$SEEN" "$GW_OUT_ADDR" "source the web server saw for client $i (tunnel back)"

@@ -209,6 +209,16 @@ TEST_CASE("gateway and client options are checked at construction") {
   CHECK_THAT(error({{"masquerade", std::string("eth0\"; flush ruleset")}}), Catch::Contains("'masquerade'"));
   CHECK_THAT(error({{"state_dir", std::string("")}}), Catch::Contains("'state_dir'"));
   CHECK_THAT(error({{"nft", std::string("")}}), Catch::Contains("'nft'"));
+  for (std::int64_t table : {0LL, 253LL, 254LL, 255LL, -1LL, 4294967296LL})
+    CHECK_THAT(error({{"route_table", table}}), Catch::Contains("'route_table'") && Catch::Contains("main"));
+  for (std::int64_t priority : {0LL, 32764LL, 32766LL, -1LL})
+    CHECK_THAT(error({{"route_rule_priority", priority}}), Catch::Contains("'route_rule_priority'"));
+  for (const Opts& fine : {Opts{{"route_table", std::int64_t{4294967295}}}, Opts{{"route_table", std::int64_t{252}}},
+                           Opts{{"route_rule_priority", std::int64_t{32763}}},
+                           Opts{{"route_rule_priority", std::int64_t{1}}}}) {
+    vpnsdk::testkit::Harness h(kTun, fine);
+    CHECK(h.status().ok());
+  }
 }
 
 TEST_CASE("a relative hook path is taken from the manifest's directory, and the error says so") {

@@ -63,6 +63,8 @@ inline std::string routes_snapshot() { return sh("ip -4 route show table all"); 
 // IPv6 routes of the main table but the kernel's own (those of a fresh
 // veth appear a moment later, as its addresses settle).
 inline std::string routes6_snapshot() { return sh("ip -6 route show | grep -v 'proto kernel'"); }
+// The policy rules of both families.
+inline std::string rules_snapshot() { return sh("ip -4 rule show; ip -6 rule show"); }
 
 // A veth pair vhA (172.31.9.2/24, default route via 172.31.9.1) / vhB
 // inside this namespace: an underlay with a gateway, and an outward

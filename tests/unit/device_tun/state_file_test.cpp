@@ -73,6 +73,28 @@ TEST_CASE("state file: a hostile or malformed one is refused, nothing in it is r
       "pid 999999999\nroute 172.31.9.1 32 172.31.9.1 2 254 extra\n",
       "pid 999999999\nroute 172.31.9.01 32 172.31.9.1 2 254\n",
       "pid 999999999\nunreachable6 ::/0\n",
+      "pid 999999999\nunreachable6 ::/0 254\n",  // route_all's block is in its own table only
+      "pid 999999999\nunreachable6 ::/1 10010\n",
+      "pid 999999999\nunreachable6 ::/0 10011\n",  // not this device's route_table
+      "pid 999999999\nunreachable6 ::/0 10010 x\n",
+      "pid 999999999\nunreachable6 ::/0 10010\nunreachable6 ::/0 10010\n",
+      "pid 999999999\nrule 4 10002 254 all\n",  // everything to main ahead of other rules
+      "pid 999999999\nrule 4 10002 10011 all\n",  // another table
+      "pid 999999999\nrule 4 9999 10010 all\n",  // another priority
+      "pid 999999999\nrule 4 10001 10010 all\n",
+      "pid 999999999\nrule 4 10000 254 0.0.0.0/0\n",  // "the server" as every address
+      "pid 999999999\nrule 4 10000 254 203.0.113.0/24\n",
+      "pid 999999999\nrule 4 10000 254 203.0.113.07/32\n",
+      "pid 999999999\nrule 4 10000 10010 203.0.113.7/32\n",
+      "pid 999999999\nrule 6 10000 254 203.0.113.7/32\n",
+      "pid 999999999\nrule 6 10000 254 fe80::/64\n",
+      "pid 999999999\nrule 6 10000 254 2001:db8::1/128\n",
+      "pid 999999999\nrule 5 10002 10010 all\n",
+      "pid 999999999\nrule 4 10002 10010\n",
+      "pid 999999999\nrule 4 10002 10010 all extra\n",
+      "pid 999999999\nrule 4 10002 10010 all;flush\n",
+      "pid 999999999\nrule 4 4294977298 10010 all\n",
+      "pid 999999999\nrule 4 10002 10010 all\nrule 4 10002 10010 all\n",
       "pid 999999999\n\tnft_table vpnhost_vpn0\n",
       "pid x\nnft_table vpnhost_vpn0\n",
       "pid -5\n",
@@ -89,6 +111,7 @@ TEST_CASE("state file: a hostile or malformed one is refused, nothing in it is r
     write_file(path, text);
     write_file("/proc/sys/net/ipv4/ip_forward", "0\n");
     const std::string routes = routes_snapshot();
+    const std::string rules = rules_snapshot();
 
     Start r = start_gateway(nft, tmp / "state");
     CHECK_FALSE(r.status.ok());
@@ -98,6 +121,7 @@ TEST_CASE("state file: a hostile or malformed one is refused, nothing in it is r
     CHECK_FALSE(exists(nft_log));  // nft never ran
     CHECK(ip_forward() == "0");
     CHECK(routes_snapshot() == routes);
+    CHECK(rules_snapshot() == rules);
     CHECK(read_file(path) == text);  // left for whoever looks into it
     CHECK(if_nametoindex("vpn0") == 0);
   }
@@ -158,17 +182,27 @@ TEST_CASE("state file: every item device_tun writes is read back and undone") {
   std::filesystem::create_directories(tmp / "state");
   const int oif = static_cast<int>(if_nametoindex("vhA"));
   REQUIRE(oif > 0);
-  REQUIRE(sh("ip route add 172.31.9.7/32 via 172.31.9.1 dev vhA && echo ok") == "ok\n");
+  const std::string rules = rules_snapshot();
+  REQUIRE(sh("ip route add 172.31.9.7/32 via 172.31.9.1 dev vhA && ip rule add priority 10000 to 172.31.9.7 lookup "
+             "main protocol 118 && ip rule add priority 10002 lookup 10010 protocol 118 && ip -6 rule add priority "
+             "10000 to fe80::/10 lookup main protocol 118 && ip -6 rule add priority 10002 lookup 10010 protocol 118 "
+             "&& ip -6 route add unreachable default table 10010 proto 118 && ip -6 route add unreachable ::/1 && "
+             "echo ok") == "ok\n");
   write_file(state_path(tmp / "state", "vpn0"),
              "# device_tun state (docs/gateway.md): what to undo if this vpnhost dies\n"
              "pid 999999999\nip_forward 0\nnft_table vpnhost_vpn0\n"
              "route 172.31.9.7 32 172.31.9.1 " + std::to_string(oif) + " 254\n"
-             "unreachable6 ::/1\nunreachable6 8000::/1\n");
+             "rule 4 10000 254 172.31.9.7/32\nrule 4 10002 10010 all\nrule 6 10000 254 fe80::/10\n"
+             "rule 6 10002 10010 all\nunreachable6 ::/0 10010\n"
+             "unreachable6 ::/1\nunreachable6 8000::/1\n");  // older versions' block in main
   Start r = start_gateway(nft, tmp / "state");
   INFO(r.status.message << "\n" << r.log);
   REQUIRE(r.status.ok());
   CHECK_THAT(r.log, Catch::Contains("undoing it (table vpnhost_vpn0, ip_forward 0, 1 route(s), IPv6 block)"));
+  CHECK_THAT(r.log, Catch::Contains("policy routing removed: 4 rule(s)"));
   CHECK_THAT(sh("ip -4 route show"), !Catch::Contains("172.31.9.7"));
+  CHECK(rules_snapshot() == rules);
+  CHECK(sh("ip -6 route show table all | grep -c unreachable") == "0\n");
   CHECK_THAT(read_file(nft_log), Catch::Contains("delete table inet vpnhost_vpn0"));
 }
 
