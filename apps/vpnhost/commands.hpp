@@ -24,8 +24,9 @@ int cmd_status(const std::string& socket, const std::string& manifest, const Com
 // when it did, 1 with its refusal (it keeps running unchanged).
 int cmd_reload(const std::string& socket, const std::string& manifest, const Common& common);
 // Removes device_tun's kill switch for DEVICE (nftables table inet
-// vpnhostks_<DEVICE>) in this network namespace: exit 0 (also when there is
-// none), 1 when nft fails.
+// vpnhostks_<DEVICE>) and route_all's policy rules and table routes (every
+// rule and route of protocol 118 in this network namespace): exit 0 (also
+// when there is none), 1 when nft or netlink fails.
 int cmd_unblock(const std::string& device, const std::string& nft);
 
 }  // namespace vpnhost::app

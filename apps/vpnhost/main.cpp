@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
   reload->add_option("--socket", reload_socket, "the host's control socket (default: as for status)");
 
   std::string unblock_device, unblock_nft = "nft";
-  auto* unblock = app.add_subcommand("unblock", "remove the kill switch a crashed route_all client left for DEVICE "
-                                                "(nftables table inet vpnhostks_DEVICE in this network namespace)");
+  auto* unblock = app.add_subcommand("unblock", "remove what a crashed route_all client left for DEVICE in this network "
+                                                "namespace: its kill switch (nftables table inet vpnhostks_DEVICE) and "
+                                                "route_all's policy rules and table routes (every one marked proto 118)");
   unblock->add_option("device", unblock_device, "the device name, as in [device] name (e.g. vpn0)")->required();
   unblock->add_option("--nft", unblock_nft, "the nft command (as device.nft)");
 
