@@ -1,6 +1,8 @@
 // Which counters moved, and by how much, since a mark: tests assert the
 // exact set (docs/testing.md: counters by exact name and delta).
 #pragma once
+#include <catch2/catch.hpp>
+
 #include <map>
 #include <string>
 
@@ -34,3 +36,13 @@ class CounterDiff {
 };
 
 }  // namespace coretest
+
+// "{ drop.auth: 2, host.rx_packets: 1 }" in Catch's messages.
+template <>
+struct Catch::StringMaker<coretest::Moved> {
+  static std::string convert(const coretest::Moved& m) {
+    std::string out = "{";
+    for (const auto& [name, delta] : m) out += (out.size() > 1 ? ", " : " ") + name + ": " + std::to_string(delta);
+    return out + " }";
+  }
+};

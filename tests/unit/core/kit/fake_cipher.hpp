@@ -2,12 +2,13 @@
 // so a frame injected without the tag (or while `refuse_all` is set) fails
 // to authenticate, and every frame the host sends can be checked for having
 // been sealed. The handshake is optional: a message starting with kForged is
-// refused, any other completes it. peer() names "alice" or (like cipher_xor)
-// nobody.
+// refused, any other completes it. peer() names "client-<session id>" or
+// (like cipher_xor) nobody.
 #pragma once
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -93,7 +94,10 @@ struct FakeCipherSession final : vpnsdk::CipherSession {
   std::optional<vpnsdk::PeerIdentity> peer() const override {
     b.faults.check("peer", id);
     if (!b.authenticates) return std::nullopt;
-    return vpnsdk::PeerIdentity{"alice", {1, 2, 3}, std::nullopt};
+    // One peer per session (router_hub gives a key its address of last time).
+    std::vector<std::uint8_t> key(8);
+    for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(id >> (8 * i));
+    return vpnsdk::PeerIdentity{"client-" + std::to_string(id), key, std::nullopt};
   }
   bool revoked() const override {
     b.faults.check("revoked", id);

@@ -59,6 +59,8 @@ struct FakeTransport final : vpnsdk::Transport {
   void peer_closes(vpnsdk::SessionId id, const std::string& why = "peer closed the connection") {
     if (open_sessions.erase(id) != 0) sink->closed(id, Status::error(Code::session_fatal, why));
   }
+  // A failure not tied to a session (a client's connect failed).
+  void fail(const std::string& why) { sink->failed(Status::error(Code::io, why)); }
   // Frames from several sessions in one readiness event: one received() per
   // run of frames of the same session, in order.
   void deliver(std::vector<vpnsdk::PacketPtr> frames) {
