@@ -16,8 +16,8 @@ struct PacketSpec {
   bool df = false;
   bool mf = false;
   std::uint16_t offset8 = 0;          // fragment offset in 8-byte units
-  std::vector<std::byte> options;     // multiple of 4
-  std::vector<std::byte> data;        // used instead of the pattern if not empty
+  std::vector<std::byte> options{};   // multiple of 4
+  std::vector<std::byte> data{};      // used instead of the pattern if not empty
   std::uint32_t src = 0x0a0a0003;     // 10.10.0.3
   std::uint32_t dst = 0x0a0a0002;     // 10.10.0.2
   std::uint16_t id = 0x1234;
@@ -42,6 +42,13 @@ inline std::vector<std::byte> make_ipv4(const PacketSpec& s) {
   for (std::size_t i = 0; i < payload; ++i)
     p[hlen + i] = s.data.empty() ? std::byte(static_cast<unsigned char>(i * 7 + 3)) : s.data[i];
   return p;
+}
+
+// Bytes given as numbers (e.g. the ICMP vectors of tests/unit/responder_icmp_echo).
+inline std::vector<std::byte> bytes_of(const std::vector<std::uint8_t>& v) {
+  std::vector<std::byte> out;
+  for (auto b : v) out.push_back(std::byte{b});
+  return out;
 }
 
 inline vpnsdk::ipv4::Header parsed(const std::vector<std::byte>& p) {

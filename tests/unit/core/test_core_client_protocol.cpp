@@ -10,12 +10,10 @@
 #include "kit/rig.hpp"
 #include "vpnhost/mtu.hpp"
 
+using namespace coretest;
+
 namespace {
 
-using coretest::FrameType;
-using coretest::Moved;
-using coretest::Rig;
-namespace proto = vpnhost::protocol;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -232,7 +230,7 @@ TEST_CASE("client: the reconnect timer calls the transport's reconnect() no earl
 TEST_CASE("client: a lost connection makes it reconnect, or exit 1 without reconnect, and meanwhile the device's "
           "packets are dropped as not_connected",
           "[core][protocol][client]") {
-  coretest::PacketSpec out;
+  PacketSpec out;
   out.src = Rig::kFirst;
   out.dst = Rig::kServer;
   {
@@ -242,7 +240,7 @@ TEST_CASE("client: a lost connection makes it reconnect, or exit 1 without recon
     CHECK_FALSE(rig.core.finished);
     CHECK(rig.counter("host.reconnects") == 1);
     rig.mark();
-    rig.from_device(coretest::make_ipv4(out));
+    rig.from_device(make_ipv4(out));
     CHECK(rig.moved() == Moved{{"host.device_rx_packets", 1}, {"drop.not_connected", 1}});
   }
   {
@@ -261,10 +259,7 @@ TEST_CASE("client: at shutdown an established client says BYE leaving with the c
   Rig rig({.client = true, .device = true});
   rig.establish_client(Rig::assignment());
   rig.core.shutdown(0, "SIGINT");
-  auto b = rig.bye_sent();
-  REQUIRE(b);
-  CHECK(b->reason == proto::ByeReason::leaving);
-  CHECK(b->text == "SIGINT");
+  CHECK(rig.bye_sent() == proto::Bye{proto::ByeReason::leaving, "SIGINT"});
   REQUIRE(rig.core.run_until([&] { return rig.core.finished; }));
   CHECK(rig.core.exit_code == 0);
   CHECK(rig.device.stopped);

@@ -10,27 +10,25 @@
 #include "ipv4_builder.hpp"
 #include "kit/rig.hpp"
 
+using namespace coretest;
+
 namespace {
 
-using coretest::FrameType;
-using coretest::Moved;
-using coretest::Rig;
 using Bytes = std::vector<std::byte>;
-namespace proto = vpnhost::protocol;
 
 constexpr std::uint32_t kA = Rig::kFirst, kB = Rig::kFirst + 1, kC = Rig::kFirst + 2;
 
 Bytes udp(std::uint32_t src, std::uint32_t dst) {
-  coretest::PacketSpec s;
+  PacketSpec s;
   s.src = src;
   s.dst = dst;
-  return coretest::make_ipv4(s);
+  return make_ipv4(s);
 }
 long long n(const Bytes& p) { return static_cast<long long>(p.size()); }
 
 // Sessions 1, 2, 3 hold 10.10.0.2, .3, .4.
 struct ThreeClients : Rig {
-  explicit ThreeClients(coretest::RigConfig c = {}) : Rig(std::move(c)) {
+  explicit ThreeClients(RigConfig c = {}) : Rig(std::move(c)) {
     for (vpnsdk::SessionId id : {1, 2, 3}) establish(id);
     mark();
   }
@@ -107,8 +105,8 @@ TEST_CASE("a responder plugin that throws (fixture_throwing_responder) ends the 
           "counted, and the host serves the others",
           "[core][containment][responder]") {
   ThreeClients rig({.responders = {"fixture_throwing_responder"}});
-  const Bytes ping = coretest::icmp_echo_request([] {
-    coretest::PacketSpec s;
+  const Bytes ping = icmp_echo_request([] {
+    PacketSpec s;
     s.src = kA;
     s.dst = Rig::kServer;
     return s;
@@ -141,7 +139,7 @@ TEST_CASE("a router that throws in assign() ends the session that said HELLO", "
   rig.router->faults.throw_in("assign", 1);
   rig.open(1);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(proto::Hello{}), 1);
+  rig.send_hello(1);
   CHECK(rig.closes_of(1) == 1);
   CHECK(rig.transport.sent.empty());
   CHECK(rig.moved() == Moved{{"host.plugin_exceptions", 1}});
@@ -193,21 +191,15 @@ TEST_CASE("a router that cannot assign an address gets the client REJECT 1: assi
   rig.establish(1);
   rig.open(2);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(proto::Hello{}), 2);
-  auto r = rig.reject_sent(2);
-  REQUIRE(r);
-  CHECK(r->code == proto::RejectCode::pool_full);
-  CHECK(r->reason == "address pool full");
+  rig.send_hello(2);
+  CHECK(rig.reject_sent(2) == proto::Reject{proto::RejectCode::pool_full, "address pool full"});
   CHECK(rig.moved() == Moved{{"drop.assign_refused", 1}, {"router_hub.pool_full", 1}});
 
   rig.router->assign_answer = vpnsdk::Status::error(vpnsdk::Code::internal, "router_hub: assign failed");
   rig.open(3);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(proto::Hello{}), 3);
-  r = rig.reject_sent(3);
-  REQUIRE(r);
-  CHECK(r->code == proto::RejectCode::pool_full);
-  CHECK(r->reason == "router_hub: assign failed");
+  rig.send_hello(3);
+  CHECK(rig.reject_sent(3) == proto::Reject{proto::RejectCode::pool_full, "router_hub: assign failed"});
   CHECK(rig.moved() == Moved{{"drop.assign_failed", 1}});
   CHECK(rig.state(1) == "established");
 }

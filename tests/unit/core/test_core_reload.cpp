@@ -5,21 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include "../responder_icmp_echo/vectors.hpp"
+#include "ipv4_builder.hpp"
 #include "kit/rig.hpp"
+
+using namespace coretest;
 
 namespace {
 
-using coretest::FrameType;
-using coretest::Moved;
-using coretest::Rig;
-using Bytes = std::vector<std::byte>;
-namespace proto = vpnhost::protocol;
-
-Bytes echo_request() {
-  Bytes out;
-  for (auto b : icmp_vectors::kReqOdd) out.push_back(std::byte{b});  // 10.10.0.2 -> 10.10.0.1
-  return out;
-}
+std::vector<std::byte> echo_request() { return bytes_of(icmp_vectors::kReqOdd); }  // 10.10.0.2 -> 10.10.0.1
 
 }  // namespace
 
@@ -63,9 +56,8 @@ TEST_CASE("reload: set_limits applies to new sessions: a lower max_sessions refu
   CHECK(rig.state(2) == "established");
   rig.mark();
   rig.open(3);
-  rig.receive_bytes(FrameType::hello, proto::encode(proto::Hello{}), 3);
-  REQUIRE(rig.reject_sent(3));
-  CHECK(rig.reject_sent(3)->code == proto::RejectCode::busy);
+  rig.send_hello(3);
+  CHECK(rig.reject_sent(3) == proto::Reject{proto::RejectCode::busy, "server busy: session limit reached"});
   CHECK(rig.moved() == Moved{{"host.sessions_opened", 1}, {"drop.session_limit", 1}});
   CHECK(rig.transport.closes_of(1) == 0);
   CHECK(rig.transport.closes_of(2) == 0);
@@ -89,10 +81,7 @@ TEST_CASE("reload: end_revoked says BYE shutdown with the reason to revoked esta
   rig.cipher.behaviour.revoked = {1, 3};
   rig.mark();
   CHECK(rig.core.end_revoked("no longer authorized") == 2);
-  auto b = rig.bye_sent(1);
-  REQUIRE(b);
-  CHECK(b->reason == proto::ByeReason::shutdown);
-  CHECK(b->text == "no longer authorized");
+  CHECK(rig.bye_sent(1) == proto::Bye{proto::ByeReason::shutdown, "no longer authorized"});
   CHECK(rig.transport.frames_to(3, FrameType::bye).empty());
   CHECK(rig.closes_of(1) == 1);
   CHECK(rig.closes_of(3) == 1);
@@ -117,6 +106,6 @@ TEST_CASE("reload: a cipher that throws in revoked() ends that session, counted,
   CHECK(rig.closes_of(1) == 1);
   CHECK(rig.closes_of(2) == 1);
   CHECK(rig.transport.frames_to(1, FrameType::bye).empty());
-  CHECK(rig.bye_sent(2));
+  CHECK(rig.bye_sent(2) == proto::Bye{proto::ByeReason::shutdown, "no longer authorized"});
   CHECK(rig.moved() == Moved{{"host.plugin_exceptions", 1}, {"host.sessions_revoked", 1}});
 }

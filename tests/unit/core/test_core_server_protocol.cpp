@@ -7,12 +7,9 @@
 #include "kit/rig.hpp"
 #include "vpnhost/mtu.hpp"
 
-namespace {
+using namespace coretest;
 
-using coretest::FrameType;
-using coretest::Moved;
-using coretest::Rig;
-namespace proto = vpnhost::protocol;
+namespace {
 
 // The tunnel MTU the core derives with the fake stages: a transport that
 // cannot tell (frame_mtu 0: a 1500-byte underlay assumed), 8 bytes of
@@ -28,7 +25,7 @@ proto::Hello hello(std::uint16_t max_body = 9216, std::uint16_t requested_mtu = 
 }
 
 // A cipher that authenticates its peer (as cipher_noise): violations end sessions.
-const coretest::CipherBehaviour kAuthenticating{.authenticates = true};
+const CipherBehaviour kAuthenticating{.authenticates = true};
 
 }  // namespace
 
@@ -44,7 +41,7 @@ TEST_CASE("HELLO is answered with WELCOME: the pool's lowest free address, the s
   rig.open(1);
   CHECK(rig.state(1) == "awaiting_hello");
   CHECK(rig.transport.sent.empty());  // the server says nothing before HELLO
-  rig.receive_bytes(FrameType::hello, proto::encode(hello()), 1);
+  rig.send_hello(1, hello());
   auto w = rig.welcome_sent(1);
   REQUIRE(w);
   CHECK(w->version == 1);
@@ -91,11 +88,9 @@ TEST_CASE("HELLO with another protocol version gets REJECT 2 and the session end
   Rig rig;
   rig.open(1);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(hello(9216, 0, 2)), 1);
-  auto r = rig.reject_sent(1);
-  REQUIRE(r);
-  CHECK(r->code == proto::RejectCode::version);
-  CHECK(r->reason == "protocol version 2 is not supported; this server speaks 1");
+  rig.send_hello(1, hello(9216, 0, 2));
+  CHECK(rig.reject_sent(1) ==
+        proto::Reject{proto::RejectCode::version, "protocol version 2 is not supported; this server speaks 1"});
   CHECK(rig.closes_of(1) == 1);
   CHECK(rig.transport.frames_to(1, FrameType::welcome).empty());
   rig.core.poll();
@@ -109,11 +104,9 @@ TEST_CASE("HELLO whose max_body is below 576 plus the cipher's overhead gets REJ
   Rig rig;
   rig.open(1);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(hello(576)), 1);  // 576 < 576 + 1
-  auto r = rig.reject_sent(1);
-  REQUIRE(r);
-  CHECK(r->code == proto::RejectCode::protocol);
-  CHECK(r->reason == "HELLO max_body 576 is below the minimum MTU 576");
+  rig.send_hello(1, hello(576));  // 576 < 576 + 1
+  CHECK(rig.reject_sent(1) ==
+        proto::Reject{proto::RejectCode::protocol, "HELLO max_body 576 is below the minimum MTU 576"});
   CHECK(rig.transport.frames_to(1, FrameType::welcome).empty());
   rig.core.poll();
   CHECK(rig.core.session_count() == 0);
@@ -129,7 +122,7 @@ TEST_CASE("HELLO twice on an established session of an authenticating cipher end
   Rig rig({.cipher = kAuthenticating});
   rig.establish(1);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(hello()), 1);
+  rig.send_hello(1, hello());
   CHECK(rig.closes_of(1) == 1);
   CHECK(rig.transport.frames_to(1, FrameType::welcome).size() == 1);  // no second WELCOME
   CHECK(rig.log.contains("protocol violation: HELLO twice"));
@@ -169,7 +162,7 @@ TEST_CASE("a KEEPALIVE before HELLO is accepted and changes nothing", "[core][pr
   CHECK(rig.transport.sent.empty());
   CHECK(rig.closes_of(1) == 0);
   CHECK(rig.moved().empty());
-  rig.receive_bytes(FrameType::hello, proto::encode(hello()), 1);
+  rig.send_hello(1, hello());
   CHECK(rig.state(1) == "established");
 }
 
@@ -226,16 +219,13 @@ TEST_CASE("at max_sessions established sessions the next HELLO gets REJECT 4, an
   rig.open(3);  // a session in handshake does not count
   rig.open(4);
   rig.mark();
-  rig.receive_bytes(FrameType::hello, proto::encode(hello()), 3);
-  auto r = rig.reject_sent(3);
-  REQUIRE(r);
-  CHECK(r->code == proto::RejectCode::busy);
-  CHECK(r->reason == "server busy: session limit reached");
+  rig.send_hello(3, hello());
+  CHECK(rig.reject_sent(3) == proto::Reject{proto::RejectCode::busy, "server busy: session limit reached"});
   CHECK(rig.closes_of(3) == 1);
   CHECK(rig.moved() == Moved{{"drop.session_limit", 1}});
   rig.bye(1);
   rig.core.poll();
-  rig.receive_bytes(FrameType::hello, proto::encode(hello()), 4);
+  rig.send_hello(4, hello());
   CHECK(rig.state(4) == "established");
   CHECK(rig.address(4) == "10.10.0.2");
 }
@@ -260,7 +250,7 @@ TEST_CASE("beyond max_handshakes sessions in handshake the oldest of them is clo
   CHECK(rig.transport.frames_to(1, FrameType::bye).empty());
   rig.core.poll();
   CHECK(rig.moved() == Moved{{"host.sessions_opened", 1}, {"drop.handshake_evicted", 1}, {"host.sessions_closed", 1}});
-  rig.receive_bytes(FrameType::hello, proto::encode(hello()), 2);
+  rig.send_hello(2, hello());
   CHECK(rig.state(2) == "established");
 }
 
@@ -272,10 +262,7 @@ TEST_CASE("at shutdown the server says BYE shutdown to established sessions only
   rig.establish(1);
   rig.open(2);
   rig.core.shutdown(0, "SIGTERM");
-  auto b = rig.bye_sent(1);
-  REQUIRE(b);
-  CHECK(b->reason == proto::ByeReason::shutdown);
-  CHECK(b->text == "SIGTERM");
+  CHECK(rig.bye_sent(1) == proto::Bye{proto::ByeReason::shutdown, "SIGTERM"});
   CHECK(rig.transport.frames_to(2, FrameType::bye).empty());
   CHECK(rig.closes_of(1) == 1);
   CHECK(rig.closes_of(2) == 1);

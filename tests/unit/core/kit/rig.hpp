@@ -4,9 +4,10 @@
 // FakeDevice and responders (stock or fixture plugins, or the
 // FakeResponder) — plus the frames and packets tests send it.
 //
-//   Rig rig({.limits = short_timeouts()});
+//   Rig rig({.device = true});
 //   rig.establish(1);                       // HELLO/WELCOME: 10.10.0.2
-//   rig.send_packet(1, make_ipv4(...));     // a DATA frame from session 1
+//   rig.mark();
+//   rig.send_packet(1, make_ipv4(...));     // a sealed DATA frame from session 1
 //   CHECK(rig.moved() == Moved{{"drop.no_route", 1}, ...});
 #pragma once
 #include <catch2/catch.hpp>
@@ -110,8 +111,12 @@ class Rig {
       const std::byte init[4] = {std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
       receive(FrameType::handshake, init, 0, id);
     }
-    receive_bytes(FrameType::hello, proto::encode(hello), id);
+    send_hello(id, hello);
     REQUIRE(state(id) == "established");
+  }
+  // A HELLO from the client of session `id`.
+  void send_hello(vpnsdk::SessionId id = kId, const proto::Hello& hello = {}) {
+    receive_bytes(FrameType::hello, proto::encode(hello), id);
   }
   // A client session that got `a` in its WELCOME.
   void establish_client(const vpnsdk::Assignment& a, vpnsdk::SessionId id = kId) {
@@ -193,33 +198,26 @@ class Rig {
     }
     return out;
   }
-  std::optional<proto::Welcome> welcome_sent(vpnsdk::SessionId id = kId) const {
-    auto bodies = sent(id, FrameType::welcome);
+  // The last frame of `type` sent to session `id`, decoded (nullopt: none was sent).
+  template <class Body>
+  std::optional<Body> last_sent(vpnsdk::SessionId id, FrameType type) const {
+    auto bodies = sent(id, type);
     if (bodies.empty()) return std::nullopt;
-    proto::Welcome w;
-    REQUIRE(proto::decode(bodies.back(), w).empty());
-    return w;
-  }
-  std::optional<proto::Reject> reject_sent(vpnsdk::SessionId id = kId) const {
-    auto bodies = sent(id, FrameType::reject);
-    if (bodies.empty()) return std::nullopt;
-    proto::Reject r;
-    REQUIRE(proto::decode(bodies.back(), r).empty());
-    return r;
-  }
-  std::optional<proto::Bye> bye_sent(vpnsdk::SessionId id = kId) const {
-    auto bodies = sent(id, FrameType::bye);
-    if (bodies.empty()) return std::nullopt;
-    proto::Bye b;
+    Body b;
     REQUIRE(proto::decode(bodies.back(), b).empty());
     return b;
   }
   std::optional<proto::Hello> hello_sent(vpnsdk::SessionId id = kId) const {
-    auto bodies = sent(id, FrameType::hello);
-    if (bodies.empty()) return std::nullopt;
-    proto::Hello h;
-    REQUIRE(proto::decode(bodies.back(), h).empty());
-    return h;
+    return last_sent<proto::Hello>(id, FrameType::hello);
+  }
+  std::optional<proto::Welcome> welcome_sent(vpnsdk::SessionId id = kId) const {
+    return last_sent<proto::Welcome>(id, FrameType::welcome);
+  }
+  std::optional<proto::Reject> reject_sent(vpnsdk::SessionId id = kId) const {
+    return last_sent<proto::Reject>(id, FrameType::reject);
+  }
+  std::optional<proto::Bye> bye_sent(vpnsdk::SessionId id = kId) const {
+    return last_sent<proto::Bye>(id, FrameType::bye);
   }
 
   // --- state ---
@@ -244,3 +242,22 @@ class Rig {
 };
 
 }  // namespace coretest
+
+// CHECK(rig.bye_sent(1) == proto::Bye{proto::ByeReason::timeout, "idle timeout"}), and the same for REJECT.
+namespace vpnhost::protocol {
+inline bool operator==(const Bye& a, const Bye& b) { return a.reason == b.reason && a.text == b.text; }
+inline bool operator==(const Reject& a, const Reject& b) { return a.code == b.code && a.reason == b.reason; }
+}  // namespace vpnhost::protocol
+
+template <>
+struct Catch::StringMaker<vpnhost::protocol::Bye> {
+  static std::string convert(const vpnhost::protocol::Bye& b) {
+    return "BYE " + std::to_string(int(b.reason)) + " \"" + b.text + "\"";
+  }
+};
+template <>
+struct Catch::StringMaker<vpnhost::protocol::Reject> {
+  static std::string convert(const vpnhost::protocol::Reject& r) {
+    return "REJECT " + std::to_string(int(r.code)) + " \"" + r.reason + "\"";
+  }
+};
