@@ -4,12 +4,12 @@
 // address 0.0.0.0, session_fatal) stays transient: the client reconnects.
 #include <catch2/catch.hpp>
 
-#include "pipeline_rig.hpp"
+#include "kit/rig.hpp"
 
 namespace {
 
 using coretest::FrameType;
-using coretest::PipelineRig;
+using coretest::Rig;
 
 vpnhost::protocol::Bytes welcome() {
   vpnhost::protocol::Welcome w;
@@ -24,30 +24,25 @@ vpnhost::protocol::Bytes welcome() {
 }  // namespace
 
 TEST_CASE("a client whose router refuses the assignment (Code::refused) exits with status 3", "[core][client]") {
-  PipelineRig rig;
-  int exit_code = -1;
-  rig.pipeline->on_finished = [&](int code) { exit_code = code; };
-  rig.router.assigned_answer = vpnsdk::Status::error(vpnsdk::Code::refused, "outside accept_networks");
+  Rig rig({.client = true});
+  rig.router->assigned_answer = vpnsdk::Status::error(vpnsdk::Code::refused, "outside accept_networks");
   rig.open_client();
-  REQUIRE(rig.transport.sent_of(FrameType::hello) == 1);
+  REQUIRE(rig.transport.count(FrameType::hello) == 1);
   rig.receive_bytes(FrameType::welcome, welcome());
   CHECK(rig.closes_of() == 1);
-  rig.transport.sink->closed(PipelineRig::kId, {});
-  rig.io.poll();
-  CHECK(exit_code == 3);
-  CHECK(rig.counters.value("host.reconnects") == 0);
+  rig.core.poll();  // the transport's closed()
+  CHECK(rig.core.finished);
+  CHECK(rig.core.exit_code == 3);
+  CHECK(rig.counter("host.reconnects") == 0);
 }
 
 TEST_CASE("a client whose router refuses the assignment as transient reconnects", "[core][client]") {
-  PipelineRig rig;
-  int exit_code = -1;
-  rig.pipeline->on_finished = [&](int code) { exit_code = code; };
-  rig.router.assigned_answer = vpnsdk::Status::error(vpnsdk::Code::session_fatal, "address 0.0.0.0");
+  Rig rig({.client = true});
+  rig.router->assigned_answer = vpnsdk::Status::error(vpnsdk::Code::session_fatal, "address 0.0.0.0");
   rig.open_client();
   rig.receive_bytes(FrameType::welcome, welcome());
   CHECK(rig.closes_of() == 1);
-  rig.transport.sink->closed(PipelineRig::kId, {});
-  rig.io.poll();
-  CHECK(exit_code == -1);
-  CHECK(rig.counters.value("host.reconnects") == 1);
+  rig.core.poll();  // the transport's closed()
+  CHECK_FALSE(rig.core.finished);
+  CHECK(rig.counter("host.reconnects") == 1);
 }

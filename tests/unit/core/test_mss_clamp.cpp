@@ -10,70 +10,32 @@ namespace clamp = vpnhost::mss_clamp;
 
 namespace {
 
-// TCP checksum over the pseudo header; 0 when valid.
-std::uint16_t tcp_checksum(const std::vector<std::byte>& p) {
-  const auto h = parsed(p);
-  const std::size_t len = h.total_len - h.header_len;
-  std::vector<std::byte> pseudo(12);
-  ip::store32(pseudo.data(), h.src);
-  ip::store32(pseudo.data() + 4, h.dst);
-  pseudo[9] = std::byte{ip::kProtoTcp};
-  ip::store16(pseudo.data() + 10, static_cast<std::uint16_t>(len));
-  std::vector<std::byte> all = pseudo;
-  all.insert(all.end(), p.begin() + static_cast<long>(h.header_len), p.end());
-  return ip::checksum(all);
-}
-
-// A TCP segment with `flags` and `options` (padded to 4 by the caller), payload bytes, valid checksum.
-std::vector<std::byte> segment(std::uint8_t flags, std::vector<std::byte> options, std::size_t payload = 0) {
-  std::vector<std::byte> tcp(20 + options.size() + payload, std::byte{0});
-  ip::store16(tcp.data(), 40000);
-  ip::store16(tcp.data() + 2, 22);
-  ip::store32(tcp.data() + 4, 0x01020304);
-  tcp[12] = std::byte(((20 + options.size()) / 4) << 4);
-  tcp[13] = std::byte{flags};
-  ip::store16(tcp.data() + 14, 64240);
-  std::copy(options.begin(), options.end(), tcp.begin() + 20);
-  for (std::size_t i = 0; i < payload; ++i) tcp[20 + options.size() + i] = std::byte(i + 1);
-  PacketSpec s;
-  s.protocol = ip::kProtoTcp;
-  s.data = tcp;
-  auto p = make_ipv4(s);
-  ip::store16(p.data() + 20 + 16, tcp_checksum(p));  // checksum field was 0: this makes the sum valid
-  REQUIRE(tcp_checksum(p) == 0);
-  return p;
-}
-
-std::vector<std::byte> mss(std::uint16_t v) { return {std::byte{2}, std::byte{4}, std::byte(v >> 8), std::byte(v & 0xff)}; }
-
 std::uint16_t mss_at(const std::vector<std::byte>& p, std::size_t option_offset) {
   return ip::load16(p.data() + 20 + 20 + option_offset + 2);
 }
 
-constexpr std::uint8_t kSyn = 0x02, kAck = 0x10;
-
 }  // namespace
 
 TEST_CASE("mss clamp: SYN with MSS 1460 becomes 1184, checksum still valid") {
-  auto p = segment(kSyn, mss(1460));
+  auto p = tcp_segment(kSyn, mss_option(1460));
   CHECK(clamp::clamp(p, parsed(p), 1184));
   CHECK(mss_at(p, 0) == 1184);
   CHECK(tcp_checksum(p) == 0);
 }
 
 TEST_CASE("mss clamp: SYN-ACK too, and an MSS already small enough is left alone") {
-  auto p = segment(kSyn | kAck, mss(1400));
+  auto p = tcp_segment(kSyn | kAck, mss_option(1400));
   CHECK(clamp::clamp(p, parsed(p), 1360));
   CHECK(mss_at(p, 0) == 1360);
   CHECK(tcp_checksum(p) == 0);
-  auto q = segment(kSyn, mss(1200));
+  auto q = tcp_segment(kSyn, mss_option(1200));
   const auto before = q;
   CHECK_FALSE(clamp::clamp(q, parsed(q), 1360));
   CHECK(q == before);
 }
 
 TEST_CASE("mss clamp: only SYNs: an ACK carrying the same bytes is untouched") {
-  auto p = segment(kAck, mss(1460), 10);
+  auto p = tcp_segment(kAck, mss_option(1460), 10);
   const auto before = p;
   CHECK_FALSE(clamp::clamp(p, parsed(p), 1000));
   CHECK(p == before);
@@ -82,11 +44,11 @@ TEST_CASE("mss clamp: only SYNs: an ACK carrying the same bytes is untouched") {
 TEST_CASE("mss clamp: MSS after other options, at an odd offset, with and without payload") {
   // NOP, then MSS at option offset 1 (odd), then padding.
   std::vector<std::byte> opts{std::byte{1}};
-  auto m = mss(8960);
+  auto m = mss_option(8960);
   opts.insert(opts.end(), m.begin(), m.end());
   opts.insert(opts.end(), {std::byte{1}, std::byte{1}, std::byte{0}});
   for (std::size_t payload : {0u, 1u, 7u}) {
-    auto p = segment(kSyn, opts, payload);
+    auto p = tcp_segment(kSyn, opts, payload);
     INFO("payload " << payload);
     CHECK(clamp::clamp(p, parsed(p), 1400));
     CHECK(ip::load16(p.data() + 40 + 3) == 1400);
@@ -96,9 +58,9 @@ TEST_CASE("mss clamp: MSS after other options, at an odd offset, with and withou
   std::vector<std::byte> linux_opts{std::byte{1}, std::byte{1}, std::byte{8}, std::byte{10}};
   for (int i = 0; i < 8; ++i) linux_opts.push_back(std::byte(i + 1));
   linux_opts.insert(linux_opts.end(), {std::byte{1}, std::byte{3}, std::byte{3}, std::byte{7}});
-  auto m2 = mss(1460);
+  auto m2 = mss_option(1460);
   linux_opts.insert(linux_opts.end(), m2.begin(), m2.end());
-  auto p = segment(kSyn, linux_opts);
+  auto p = tcp_segment(kSyn, linux_opts);
   CHECK(clamp::clamp(p, parsed(p), 1184));
   CHECK(mss_at(p, 16) == 1184);
   CHECK(tcp_checksum(p) == 0);
@@ -114,13 +76,13 @@ TEST_CASE("mss clamp: malformed option lists are left alone and never read out o
       {std::byte{1}, std::byte{1}, std::byte{1}, std::byte{2}},   // kind at the last byte, no length
   };
   for (const auto& opts : bad) {
-    auto p = segment(kSyn, opts);
+    auto p = tcp_segment(kSyn, opts);
     const auto before = p;
     CHECK_FALSE(clamp::clamp(p, parsed(p), 500));
     CHECK(p == before);
   }
   // Data offset larger than the segment.
-  auto p = segment(kSyn, mss(1460));
+  auto p = tcp_segment(kSyn, mss_option(1460));
   p[20 + 12] = std::byte{0xf0};
   CHECK_FALSE(clamp::clamp(p, parsed(p), 500));
   // Too short for a TCP header.
@@ -133,7 +95,7 @@ TEST_CASE("mss clamp: malformed option lists are left alone and never read out o
   PacketSpec f;
   f.protocol = ip::kProtoTcp;
   f.mf = true;
-  const auto whole = segment(kSyn, mss(1460));
+  const auto whole = tcp_segment(kSyn, mss_option(1460));
   f.data = std::vector<std::byte>(whole.begin() + 20, whole.end());
   auto frag = make_ipv4(f);
   CHECK_FALSE(clamp::clamp(frag, parsed(frag), 500));

@@ -3,11 +3,9 @@
 // changes nothing, an accepted reload replaces the responders.
 #include <catch2/catch.hpp>
 
-#include <boost/asio/io_context.hpp>
-
+#include "kit/core_under_test.hpp"
 #include "support.hpp"
 #include "vpnhost/keys.hpp"
-#include "vpnhost/pipeline.hpp"
 #include "vpnhost/reload.hpp"
 
 using namespace coretest;
@@ -132,13 +130,11 @@ TEST_CASE("reload: responder list changes and changed stage options come first",
 
 namespace {
 
-// A host's stages, created from `f.running` (not started).
+// A host's stages, created from `f.running` (not started), under the core.
 struct Running {
-  vpnsdk::PacketPool pool{vpnsdk::PoolConfig{128, 9216, 64, 64}};
-  vpnhost::CounterRegistry counters;
-  boost::asio::io_context io;
-  vpnhost::Stages stages;
-  std::unique_ptr<vpnhost::Pipeline> pipeline;
+  coretest::CoreUnderTest core{vpnsdk::PoolConfig{128, 9216, 64, 64}};
+  vpnhost::Stages& stages = core.stages;
+  vpnhost::CounterRegistry& counters = core.counters;
   std::string base;
 
   Running(const Configuration& cfg, const std::string& base_dir) : base(base_dir) {
@@ -152,14 +148,10 @@ struct Running {
         case Stage::responder: stages.responders.push_back(std::move(inst)); break;
       }
     }
-    pipeline = std::make_unique<vpnhost::Pipeline>(io, pool, counters, stages, vpnhost::SessionLimits{});
-  }
-  ~Running() {
-    pipeline.reset();
-    stages = {};
+    core.build(vpnhost::SessionLimits{});
   }
   std::unique_ptr<vpnhost::StageInstance> make(const vpnhost::ResolvedStage& r) {
-    return vpnhost::instantiate(r, base, io, pool, counters);
+    return vpnhost::instantiate(r, base, core.io, core.pool, core.counters);
   }
 };
 
@@ -177,7 +169,7 @@ TEST_CASE("reload: reload_host applies an accepted reload and changes nothing on
   vpnhost::ReloadTarget t;
   t.running = &f.running;
   t.stages = &host.stages;
-  t.pipeline = host.pipeline.get();
+  t.pipeline = host.core.reload_target();
   t.counters = &host.counters;
   t.loader = &f.loader;
   t.reread = f.reread();
