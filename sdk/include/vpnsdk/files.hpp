@@ -1,4 +1,4 @@
-// Files a privileged process writes or trusts (SDK ABI 1.3).
+// Files a privileged process writes or trusts (SDK ABI 1.3; resolve_path 1.4).
 //
 // write_file_atomically(): replaces a file the way a process running as root
 // must, when others may write to the directory or guess names in it: the
@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -73,6 +74,14 @@ inline bool random_suffix(std::string& out) {
 }
 
 }  // namespace files_detail
+
+// `path` resolved against `base_dir` (the manifest's directory) when it is
+// relative and base_dir is not empty, lexically normalised.
+inline std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  std::filesystem::path p(path);
+  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
 
 // Writes `text` to `path` through a new temporary file in the same directory
 // ("<path>.tmp.<12 random characters>", mode `mode` exactly, whatever the

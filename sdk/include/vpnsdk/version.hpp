@@ -6,7 +6,7 @@
 #include <spdlog/version.h>
 
 #define VPNSDK_ABI_MAJOR 1u
-#define VPNSDK_ABI_MINOR 3u
+#define VPNSDK_ABI_MINOR 4u
 #define VPNSDK_VERSION "0.1.0"
 
 #define VPNSDK_STR2(x) #x
