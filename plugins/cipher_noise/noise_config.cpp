@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "key_files.hpp"
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/status.hpp"
 
 namespace cipher_noise {
@@ -61,7 +62,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
   }
 
   if (!clients.empty()) {
-    const std::string path = resolve_path(clients, base_dir);
+    const std::string path = vpnsdk::resolve_path(clients, base_dir);
     try {
       c.clients = load_authorized_clients(path);
     } catch (const std::invalid_argument& e) {
