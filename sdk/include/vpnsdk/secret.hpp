@@ -58,7 +58,8 @@ class SecretArena {
     chunk_ = std::max<std::size_t>(page_, 8192);
     for (std::size_t i = 0; i < kClasses; ++i) classes_[i].slot = kMinSlot << i;
   }
-  // Unmaps everything, unless a secret still holds a slot (then its pages stay).
+  // Unmaps everything, unless a secret still holds a slot (then its pages
+  // stay). An arena must outlive its secrets; secret_arena()'s is never destroyed.
   ~SecretArena() {
     if (in_use_ != 0) return;
     for (const Mapping& m : chunks_) ::munmap(m.base, m.bytes);
@@ -215,10 +216,12 @@ class SecretArena {
   std::atomic<bool> unreported_{false};
 };
 
-// This shared object's arena (see the top of this file).
+// This shared object's arena (see the top of this file). Never destroyed: a
+// secret held by a static object (or by something a static object owns) may
+// be released after every static destructor of this shared object ran.
 inline SecretArena& secret_arena() {
-  static SecretArena arena;
-  return arena;
+  static SecretArena* const arena = new SecretArena;
+  return *arena;
 }
 
 // N secret bytes in the arena, zero until written.
