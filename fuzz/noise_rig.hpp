@@ -149,7 +149,7 @@ struct World {
   explicit World(const Settings& s) : set(s) {
     const Keys& k = keys();
     NoiseConfig c;
-    c.self = k.server;
+    c.self = k.server.clone();
     c.clients = AuthorizedClients::parse(b64(k.client[alice].pub) + " alice 10.10.0.5\n" +
                                              b64(k.client[bob].pub) + " bob\n",
                                          "authorized_clients");
@@ -160,7 +160,7 @@ struct World {
     attach(server, time);
     for (int w = 0; w < kWho; ++w) {
       NoiseConfig cc;
-      cc.self = w == wrong_server ? k.client[alice] : k.client[w];
+      cc.self = (w == wrong_server ? k.client[alice] : k.client[w]).clone();
       cc.server = w == wrong_server ? k.other_server.pub : k.server.pub;
       if (s.psk) cc.psk = fixed_psk(s.wrong_psk ? 10 : 9);
       clients[w].ctx = std::make_shared<NoiseContext>(std::move(cc), clients[w].counters, nullptr);

@@ -15,9 +15,26 @@
 #include "noise_session.hpp"
 #include "vpnsdk/cipher.hpp"
 #include "vpnsdk/log.hpp"
+#include "vpnsdk/secret.hpp"
 
 namespace cipher_noise {
 namespace {
+
+// Locked memory for the keys this instance will hold (vpnsdk/secret.hpp),
+// mapped now so that locking succeeds or fails at start: per session two
+// key epochs (current and previous) of two 32-byte keys (a server: one
+// session for each authorized client), plus what running handshakes hold:
+// 32-byte keys, 64-byte chaining keys and hashes, 128-byte HMAC blocks.
+// 253 clients fit in 56 KiB, under the 64 KiB RLIMIT_MEMLOCK that older
+// systemd gives a service. Beyond that (a rekey's third epoch, a client's
+// second session) the arena grows by chunks.
+void reserve_key_memory(const NoiseConfig& c) {
+  const std::size_t sessions = c.clients ? c.clients->size() : 1;
+  vpnsdk::SecretArena& arena = vpnsdk::secret_arena();
+  arena.reserve(kKeyLen, 32 + 4 * sessions);
+  arena.reserve(kHashLen, 32);
+  arena.reserve(kBlockLen, 8);
+}
 
 class NoiseCipher final : public vpnsdk::Cipher {
  public:
@@ -26,6 +43,7 @@ class NoiseCipher final : public vpnsdk::Cipher {
     NoiseConfig cfg = parse_config(*ctx.options, base_dir_, vpnsdk::run_uid_of(ctx), vpnsdk::run_gid_of(ctx));
     for (const auto& w : cfg.reload_warnings)
       if (ctx.log) ctx.log->warn("{}", w);
+    reserve_key_memory(cfg);
     ctx_ = std::make_shared<NoiseContext>(std::move(cfg), *ctx.counters, ctx.log);
     if (ctx_->log) {
       const auto& c = ctx_->cfg;
@@ -37,6 +55,7 @@ class NoiseCipher final : public vpnsdk::Cipher {
         ctx_->log->info("{}: client, rekey after {} s, keys wiped after {} s", proto, c.rekey_after.count(),
                         c.reject_after.count());
     }
+    vpnsdk::log_secret_memory(ctx_->log.get(), true);
   }
 
   // Re-reads the files even when the options are unchanged (their content may not be).

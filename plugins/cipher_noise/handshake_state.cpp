@@ -38,6 +38,27 @@ const Pattern& pattern_xx() {
 
 std::string protocol_name(const Pattern& p) { return "Noise_" + p.name + "_25519_ChaChaPoly_BLAKE2b"; }
 
+HandshakeConfig HandshakeConfig::clone() const {
+  HandshakeConfig c;
+  c.pattern = pattern;
+  c.initiator = initiator;
+  c.prologue = prologue;
+  if (s) c.s = s->clone();
+  if (e) c.e = e->clone();
+  c.rs = rs;
+  c.re = re;
+  for (const Key& k : psks) c.psks.push_back(k.clone());
+  return c;
+}
+
+HandshakeState::HandshakeState(const HandshakeState& o, Clone)
+    : cfg_(o.cfg_.clone()),
+      ss_(o.ss_.clone()),
+      index_(o.index_),
+      psk_index_(o.psk_index_),
+      failed_(o.failed_),
+      error_(o.error_) {}
+
 HandshakeState::HandshakeState(HandshakeConfig cfg) : cfg_(std::move(cfg)), ss_(protocol_name(*cfg_.pattern)) {
   const Pattern& p = *cfg_.pattern;
   ss_.mix_hash(cfg_.prologue);

@@ -41,6 +41,8 @@ struct HandshakeConfig {
   std::optional<PublicKey> rs;  // remote static public key known in advance
   std::optional<PublicKey> re;  // remote ephemeral known in advance
   std::vector<Key> psks;        // consumed in order by psk tokens
+
+  HandshakeConfig clone() const;
 };
 
 class HandshakeState {
@@ -48,6 +50,8 @@ class HandshakeState {
   // Initialize(): throws std::invalid_argument when a key the pattern needs
   // is missing.
   explicit HandshakeState(HandshakeConfig cfg);
+  // A copy of this state, its keys in slots of their own.
+  HandshakeState clone() const { return HandshakeState(*this, Clone{}); }
 
   // WriteMessage(payload, message_buffer): appends the message to `out`.
   // False on failure (the handshake is then unusable); error() says why.
@@ -65,6 +69,8 @@ class HandshakeState {
   std::pair<CipherState, CipherState> split() const { return ss_.split(); }
 
  private:
+  struct Clone {};
+  HandshakeState(const HandshakeState& o, Clone);
   bool fail(std::string why);
   bool mix_dh(const Key& priv, const std::optional<PublicKey>& pub, const char* token);
   bool next_psk();

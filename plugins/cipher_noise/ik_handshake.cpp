@@ -11,9 +11,9 @@ HandshakeConfig ik_config(bool initiator, const DhKeyPair& self, const Key* psk,
   c.pattern = psk != nullptr ? &pattern_ikpsk2() : &pattern_ik();
   c.initiator = initiator;
   c.prologue.assign(kPrologue, kPrologue + sizeof kPrologue - 1);
-  c.s = self;
-  c.e = e;
-  if (psk != nullptr) c.psks.push_back(*psk);
+  c.s = self.clone();
+  if (e) c.e = e->clone();
+  if (psk != nullptr) c.psks.push_back(psk->clone());
   return c;
 }
 
@@ -26,8 +26,8 @@ HandshakeConfig initiator_config(const DhKeyPair& self, const PublicKey& server,
 
 void take_keys(const HandshakeState& hs, bool initiator, SessionKeys& keys) {
   auto [c1, c2] = hs.split();
-  keys.send = initiator ? c1.key() : c2.key();
-  keys.recv = initiator ? c2.key() : c1.key();
+  keys.send = (initiator ? c1 : c2).key().clone();
+  keys.recv = (initiator ? c2 : c1).key().clone();
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ bool IkInitiator::read_response(View msg, SessionKeys& keys) {
   if (msg.size() != kResponseSize) return false;
   // Read on a copy: a response that does not authenticate (e.g. the answer
   // to an earlier initiation) leaves this handshake waiting for the right one.
-  HandshakeState attempt = hs_;
+  HandshakeState attempt = hs_.clone();
   Bytes payload;
   if (!attempt.read_message(msg, payload) || !payload.empty() || !attempt.finished()) {
     error_ = attempt.error();

@@ -1,35 +1,12 @@
 #include "key_files.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 
-#include "vpnsdk/files.hpp"
+#include "vpnsdk/secret_file.hpp"
 #include "vpnsdk/status.hpp"
 
 namespace cipher_noise {
 namespace {
-
-// Closes the descriptor and wipes what it read, whatever happens.
-struct SecretText {
-  int fd = -1;
-  std::string text;
-  ~SecretText() {
-    if (fd >= 0) ::close(fd);
-    if (!text.empty()) sodium_memzero(text.data(), text.size());
-  }
-};
-
-std::string mode_text(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
-}
 
 std::string_view trim_blanks(std::string_view s) {
   constexpr std::string_view ws = " \t\r\n\v\f";
@@ -51,50 +28,28 @@ bool decode_exact(std::string_view b64, std::uint8_t* out, std::size_t want) {
   return ok;
 }
 
-}  // namespace
+// The messages cipher_noise has always given (tests and docs quote them).
+constexpr vpnsdk::SecretFileFormat kKeyFile{
+    .min_bytes = kKeyLen,
+    .max_bytes = kKeyLen,
+    .max_file_bytes = kMaxKeyFileBytes,
+    .empty_option = "empty; give the path of a key file (make one with: vpnhost keygen FILE)",
+    .group_access = "key file {path} is accessible by group/others (mode {mode}); a private key must be readable by "
+                    "its owner only: run chmod 600 {path}",
+    .too_large = "key file {path} is too large (a key file holds one line of base64)",
+    .empty = "key file {path} is empty (make a key with: vpnhost keygen FILE)",
+    .not_base64 = "key file {path} does not hold a 32-byte key in standard base64 (as written by vpnhost keygen)",
+    .wrong_length = "key file {path} does not hold a 32-byte key in standard base64 (as written by vpnhost keygen)",
+};
 
-std::string resolve_path(const std::string& path, const std::string& base_dir) {
-  std::filesystem::path p(path);
-  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
-  return p.lexically_normal().string();
-}
+}  // namespace
 
 Key load_secret_file(const std::string& option, const std::string& path, const std::string& base_dir,
                      const std::string& where, uid_t run_uid) {
-  const std::string prefix = "option " + option + " at " + where + ": ";
-  auto fail = [&](const std::string& msg) { throw vpnsdk::ConfigError(prefix + msg); };
-  if (path.empty()) fail("empty; give the path of a key file (make one with: vpnhost keygen FILE)");
-  const std::string shown = resolve_path(path, base_dir);
-
-  SecretText t;
-  t.fd = ::open(shown.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (t.fd < 0) fail("cannot read key file " + shown + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(t.fd, &st) != 0) fail("cannot read key file " + shown + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) fail("key file " + shown + " is not a regular file");
-  if ((st.st_mode & 077) != 0)
-    fail("key file " + shown + " is accessible by group/others (mode " + mode_text(st.st_mode) +
-         "); a private key must be readable by its owner only: run chmod 600 " + shown);
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileBytes)
-    fail("key file " + shown + " is too large (a key file holds one line of base64)");
-  if (std::string why = vpnsdk::trust_problem("key file", shown, st, run_uid); !why.empty()) fail(why);
-
-  t.text.resize(kMaxKeyFileBytes + 1);
-  std::size_t got = 0;
-  while (got < t.text.size()) {
-    const ssize_t n = ::read(t.fd, t.text.data() + got, t.text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot read key file " + shown + ": " + std::strerror(errno));
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  if (got > kMaxKeyFileBytes) fail("key file " + shown + " is too large (a key file holds one line of base64)");
-  const std::string_view b64 = trim_blanks(std::string_view(t.text.data(), got));
-  if (b64.empty()) fail("key file " + shown + " is empty (make a key with: vpnhost keygen FILE)");
-  Key key;
-  if (!decode_exact(b64, key.data(), key.size()))
-    fail("key file " + shown + " does not hold a 32-byte key in standard base64 (as written by vpnhost keygen)");
-  return key;
+  vpnsdk::SecretBytes bytes;
+  if (std::string why = vpnsdk::read_secret_file(option, path, base_dir, where, bytes, kKeyFile, run_uid); !why.empty())
+    throw vpnsdk::ConfigError(why);
+  return Key(bytes.view());
 }
 
 std::optional<PublicKey> parse_public_key(std::string_view text) {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "key_files.hpp"
+#include "vpnsdk/files.hpp"
 #include "vpnsdk/status.hpp"
 
 namespace cipher_noise {
@@ -41,7 +42,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
     Key priv = load_secret_file("private_key_file", opts.str("private_key_file"), base_dir,
                                 opts.where("private_key_file"), run_uid);
     c.self = keypair_from_private(priv.view());
-    reread_later("private_key_file", resolve_path(opts.str("private_key_file"), base_dir));
+    reread_later("private_key_file", vpnsdk::resolve_path(opts.str("private_key_file"), base_dir));
   }
 
   const std::string& server = opts.str("server_public_key");
@@ -70,7 +71,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
   }
 
   if (!clients.empty()) {
-    const std::string path = resolve_path(clients, base_dir);
+    const std::string path = vpnsdk::resolve_path(clients, base_dir);
     try {
       c.clients = load_authorized_clients(path, run_uid);
       reread_later("authorized_clients", path);
@@ -85,7 +86,7 @@ NoiseConfig parse_config(const vpnsdk::Options& opts, const std::string& base_di
 
   if (!opts.str("psk_file").empty()) {
     c.psk = load_secret_file("psk_file", opts.str("psk_file"), base_dir, opts.where("psk_file"), run_uid);
-    reread_later("psk_file", resolve_path(opts.str("psk_file"), base_dir));
+    reread_later("psk_file", vpnsdk::resolve_path(opts.str("psk_file"), base_dir));
   }
 
   c.rekey_after = std::chrono::seconds(integer_in(opts, "rekey_after_seconds", 1, 86400));

@@ -7,8 +7,8 @@
 //   HMAC     RFC 2104 over BLAKE2b with its 128-byte block (libsodium has no
 //            HMAC-BLAKE2b, and keyed BLAKE2b is not HMAC)
 //   HKDF     the spec's HKDF(chaining_key, ikm, n) over that HMAC
-// Every secret lives in a Secret<N>, which is zeroed (sodium_memzero) when
-// it is destroyed or overwritten.
+// Every secret lives in a Secret<N>: in locked memory, zeroed when it is
+// destroyed or overwritten.
 #pragma once
 #include <sodium.h>
 
@@ -18,6 +18,8 @@
 #include <initializer_list>
 #include <span>
 #include <vector>
+
+#include "vpnsdk/secret.hpp"
 
 namespace cipher_noise {
 
@@ -32,35 +34,10 @@ using Bytes = std::vector<std::uint8_t>;
 using View = std::span<const std::uint8_t>;
 using PublicKey = std::array<std::uint8_t, kDhLen>;
 
-// Fixed-size secret bytes, wiped on destruction and before being overwritten.
+// Fixed-size secret bytes in the plugin's locked arena (vpnsdk/secret.hpp):
+// move-only, wiped when destroyed; clone() is the one explicit copy.
 template <std::size_t N>
-class Secret {
- public:
-  Secret() noexcept { sodium_memzero(b_.data(), N); }
-  explicit Secret(View v) noexcept { assign(v); }
-  Secret(const Secret& o) noexcept : b_(o.b_) {}
-  Secret& operator=(const Secret& o) noexcept {
-    if (this != &o) b_ = o.b_;
-    return *this;
-  }
-  ~Secret() { wipe(); }
-
-  // Copies min(N, v.size()) bytes; zero-fills the rest.
-  void assign(View v) noexcept {
-    wipe();
-    for (std::size_t i = 0; i < N && i < v.size(); ++i) b_[i] = v[i];
-  }
-  void wipe() noexcept { sodium_memzero(b_.data(), N); }
-
-  std::uint8_t* data() noexcept { return b_.data(); }
-  const std::uint8_t* data() const noexcept { return b_.data(); }
-  static constexpr std::size_t size() noexcept { return N; }
-  View view() const noexcept { return {b_.data(), N}; }
-  View first(std::size_t n) const noexcept { return {b_.data(), n < N ? n : N}; }
-
- private:
-  std::array<std::uint8_t, N> b_;
-};
+using Secret = vpnsdk::Secret<N>;
 
 using Key = Secret<kKeyLen>;
 using HashValue = Secret<kHashLen>;
@@ -68,6 +45,7 @@ using HashValue = Secret<kHashLen>;
 struct DhKeyPair {
   Key priv;
   PublicKey pub{};
+  DhKeyPair clone() const { return {priv.clone(), pub}; }
 };
 
 // HASH(parts[0] || parts[1] || ...).

@@ -4,6 +4,7 @@
 
 #include "key_files.hpp"
 #include "vpnsdk/ipv4.hpp"
+#include "vpnsdk/secret.hpp"
 #include "vpnsdk/wire.hpp"
 
 namespace cipher_noise {
@@ -192,7 +193,7 @@ Status NoiseSession::on_response(View in, vpnsdk::HandshakeMessages& out) {
         "the server's handshake response did not authenticate: psk_file differs from the server's, or this is not "
         "the server that server_public_key names");
   }
-  auto kp = std::make_unique<Keypair>(pending_->sent().key_id, keys, ctx_->now());
+  auto kp = std::make_unique<Keypair>(pending_->sent().key_id, std::move(keys), ctx_->now());
   pending_.reset();
   if (!established_) {
     current_ = std::move(kp);
@@ -301,7 +302,7 @@ Status NoiseSession::on_initiation(View in, vpnsdk::HandshakeMessages& out) {
   SessionKeys keys;
   if (!hs.write_response(msg, keys))
     return Status::error(Code::internal, "cipher_noise: cannot write a handshake response: " + hs.error());
-  auto kp = std::make_unique<Keypair>(init.key_id, keys, now);
+  auto kp = std::make_unique<Keypair>(init.key_id, std::move(keys), now);
   emit(out, msg);
   if (!established_) {
     // Not trusted yet (class comment): no owner, no client session, no
@@ -363,9 +364,12 @@ Status NoiseSession::on_confirmation(View in) {
 Status NoiseSession::handshake(std::span<const std::byte> in, vpnsdk::HandshakeMessages& out) {
   try {
     const View v = as_view(in);
-    if (initiator()) return on_response(v, out);
-    if (established_ && v.size() == kConfirmationSize) return on_confirmation(v);
-    return on_initiation(v, out);
+    Status st = initiator() ? on_response(v, out)
+                : established_ && v.size() == kConfirmationSize ? on_confirmation(v)
+                                                                 : on_initiation(v, out);
+    // New keys may have grown the arena past RLIMIT_MEMLOCK: said once.
+    vpnsdk::log_secret_memory(ctx_->log.get(), false);
+    return st;
   } catch (const std::exception& e) {
     return Status::error(Code::internal, std::string("cipher_noise: handshake: ") + e.what());
   }

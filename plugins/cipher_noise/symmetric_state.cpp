@@ -6,13 +6,21 @@ namespace cipher_noise {
 
 void CipherState::initialize_key(const Key* k) noexcept {
   if (k != nullptr) {
-    k_ = *k;
+    k_.assign(k->view());
     has_key_ = true;
   } else {
     k_.wipe();
     has_key_ = false;
   }
   n_ = 0;
+}
+
+CipherState CipherState::clone() const {
+  CipherState c;
+  c.k_.assign(k_.view());
+  c.has_key_ = has_key_;
+  c.n_ = n_;
+  return c;
 }
 
 bool CipherState::encrypt_with_ad(View ad, View plaintext, Bytes& out) {
@@ -43,14 +51,22 @@ SymmetricState::SymmetricState(std::string_view protocol_name) {
     h_.assign(name);  // the name, zero-padded to HASHLEN
   else
     h_ = hash({name});
-  ck_ = h_;
+  ck_.assign(h_.view());
   cs_.initialize_key(nullptr);
+}
+
+SymmetricState SymmetricState::clone() const {
+  SymmetricState s;
+  s.cs_ = cs_.clone();
+  s.ck_.assign(ck_.view());
+  s.h_.assign(h_.view());
+  return s;
 }
 
 void SymmetricState::mix_key(View input_key_material) {
   HashValue ck, temp_k;
   hkdf(ck_.view(), input_key_material, ck, temp_k, nullptr);
-  ck_ = ck;
+  ck_ = std::move(ck);
   const Key k(temp_k.first(kKeyLen));  // HASHLEN 64: truncate to 32 bytes
   cs_.initialize_key(&k);
 }
@@ -60,7 +76,7 @@ void SymmetricState::mix_hash(View data) { h_ = hash({h_.view(), data}); }
 void SymmetricState::mix_key_and_hash(View input_key_material) {
   HashValue ck, temp_h, temp_k;
   hkdf(ck_.view(), input_key_material, ck, temp_h, &temp_k);
-  ck_ = ck;
+  ck_ = std::move(ck);
   mix_hash(temp_h.view());
   const Key k(temp_k.first(kKeyLen));
   cs_.initialize_key(&k);

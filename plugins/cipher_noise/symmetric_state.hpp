@@ -1,7 +1,8 @@
 // Noise CipherState and SymmetricState (spec rev 34, sections 5.1 and 5.2),
 // exactly as specified: the handshake's running chaining key `ck` and hash
 // `h`, MixKey / MixHash / MixKeyAndHash, EncryptAndHash / DecryptAndHash and
-// Split. Keys are wiped when these objects die.
+// Split. Keys live in the locked arena and are wiped when these objects die;
+// copies are explicit (clone()).
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -19,6 +20,8 @@ class CipherState {
   void set_nonce(std::uint64_t n) noexcept { n_ = n; }
   std::uint64_t nonce() const noexcept { return n_; }
   const Key& key() const noexcept { return k_; }
+  // A copy (its key in a slot of its own).
+  CipherState clone() const;
 
   // EncryptWithAd: appends the ciphertext to `out`. False when the nonce is
   // exhausted (n = 2^64-1 is reserved).
@@ -51,8 +54,10 @@ class SymmetricState {
 
   // Split(): (c1 for initiator -> responder, c2 for responder -> initiator).
   std::pair<CipherState, CipherState> split() const;
+  SymmetricState clone() const;
 
  private:
+  SymmetricState() = default;
   CipherState cs_;
   HashValue ck_;
   HashValue h_;

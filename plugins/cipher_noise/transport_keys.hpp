@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "noise_primitives.hpp"
 #include "replay_window.hpp"
@@ -38,8 +39,9 @@ struct SessionKeys {
 
 class Keypair {
  public:
-  Keypair(std::uint8_t id, const SessionKeys& keys, SteadyClock::time_point born) noexcept
-      : id_(id), send_(keys.send), recv_(keys.recv), born_(born) {}
+  // Takes the keys over (their slots in the locked arena; nothing is copied).
+  Keypair(std::uint8_t id, SessionKeys&& keys, SteadyClock::time_point born) noexcept
+      : id_(id), send_(std::move(keys.send)), recv_(std::move(keys.recv)), born_(born) {}
   ~Keypair() { wipe(); }
   Keypair(const Keypair&) = delete;
   Keypair& operator=(const Keypair&) = delete;

@@ -2,8 +2,6 @@
 // shared key. It hides bytes from casual view and nothing more: anyone who
 // sees traffic can recover the key. Stateless per frame, no handshake, no
 // overhead, authenticates nobody.
-#include <sodium.h>
-
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -13,6 +11,7 @@
 #include "key_file.hpp"
 #include "vpnsdk/cipher.hpp"
 #include "vpnsdk/log.hpp"
+#include "vpnsdk/secret.hpp"
 #include "xor_keystream.hpp"
 
 namespace cipher_xor {
@@ -20,7 +19,7 @@ namespace {
 
 // What every session of one cipher instance shares.
 struct Shared {
-  explicit Shared(const std::vector<std::uint8_t>& key) : stream(key) {}
+  explicit Shared(const vpnsdk::SecretBytes& key) : stream(key.view()) {}
   XorKeystream stream;
   std::uint64_t* frames_sealed = nullptr;
   std::uint64_t* frames_opened = nullptr;
@@ -52,14 +51,13 @@ class XorSession final : public vpnsdk::CipherSession {
 class XorCipher final : public vpnsdk::Cipher {
  public:
   explicit XorCipher(const vpnsdk::HostContext& ctx) : log_(ctx.log) {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
     const vpnsdk::Options& opt = *ctx.options;
     if (!opt.has("key_file"))
       throw vpnsdk::ConfigError("option key_file is required: the path of a key file (make one with: vpnhost keygen FILE)");
-    std::vector<std::uint8_t> key =
-        load_key_file(opt.str("key_file"), ctx.base_dir != nullptr ? ctx.base_dir : "", opt.where("key_file"));
+    // Locked memory: the key (wiped when this constructor returns) and its expanded block (when the instance ends).
+    const vpnsdk::SecretBytes key =
+        load_key_file(opt.str("key_file"), ctx.base_dir != nullptr ? ctx.base_dir : "", opt.where("key_file"), vpnsdk::run_uid_of(ctx));
     auto shared = std::make_shared<Shared>(key);
-    sodium_memzero(key.data(), key.size());
     shared->frames_sealed = &ctx.counters->counter("frames_sealed");
     shared->frames_opened = &ctx.counters->counter("frames_opened");
     shared->bytes_sealed = &ctx.counters->counter("bytes_sealed");
@@ -71,6 +69,7 @@ class XorCipher final : public vpnsdk::Cipher {
           "sees the traffic can recover the key; use cipher_noise for real security");
       log_->info("XOR key loaded ({} bytes)", shared_->stream.key_length());
     }
+    vpnsdk::log_secret_memory(log_.get(), true);
   }
 
   vpnsdk::Overhead overhead() const override { return {0, 0}; }

@@ -1,7 +1,5 @@
 #include "xor_keystream.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -37,11 +35,9 @@ inline void xor_bytes(std::byte* data, const std::uint8_t* ks, std::size_t n) no
 XorKeystream::XorKeystream(std::span<const std::uint8_t> key) : key_len_(key.size()) {
   if (key.empty()) throw std::invalid_argument("XOR key is empty");
   const std::size_t reps = (kMinBlock + key_len_ - 1) / key_len_;
-  block_.resize(reps * key_len_);
+  block_ = vpnsdk::SecretBytes(reps * key_len_);
   for (std::size_t r = 0; r < reps; ++r) std::memcpy(block_.data() + r * key_len_, key.data(), key_len_);
 }
-
-XorKeystream::~XorKeystream() { sodium_memzero(block_.data(), block_.size()); }
 
 void XorKeystream::apply(std::byte* data, std::size_t n) const noexcept {
   // The block length is a multiple of the key length, so every block-sized

@@ -1,11 +1,13 @@
 // The XOR transform: byte i of a frame body is XORed with key[i % key_len].
 // The key is pre-expanded into a block whose length is a multiple of the key
-// length, so a body is processed in whole 64-bit words per block.
+// length, so a body is processed in whole 64-bit words per block. The block
+// is key material: it lives in locked memory (vpnsdk/secret.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <vector>
+
+#include "vpnsdk/secret.hpp"
 
 namespace cipher_xor {
 
@@ -15,7 +17,6 @@ class XorKeystream {
   static constexpr std::size_t kMinBlock = 4096;
 
   explicit XorKeystream(std::span<const std::uint8_t> key);  // key must not be empty
-  ~XorKeystream();
   XorKeystream(const XorKeystream&) = delete;
   XorKeystream& operator=(const XorKeystream&) = delete;
 
@@ -26,7 +27,7 @@ class XorKeystream {
   std::size_t key_length() const noexcept { return key_len_; }
 
  private:
-  std::vector<std::uint8_t> block_;
+  vpnsdk::SecretBytes block_;
   std::size_t key_len_;
 };
 

@@ -46,6 +46,9 @@ noise_start_server() {  # like start_server, with the secure manifest
   done
   log "server pid $SRV_PID listening on :$LAB_PORT"
 }
+# NOISE_WRAP: a command noise_start_client runs vpnhost under (e.g. prlimit
+# ... setpriv ...), empty by default.
+NOISE_WRAP=()
 noise_start_client() {  # noise_start_client I KEYNAME [EXTRA ARGS...]: like start_client, secure manifest
   local i=$1 key=$2
   shift 2
@@ -54,7 +57,7 @@ noise_start_client() {  # noise_start_client I KEYNAME [EXTRA ARGS...]: like sta
   CLIENT_LOG[$i]=$LAB_TMP/c$i-$n.log
   CLIENT_ADDR[$i]=
   log "starting secure $LAB_TRANSPORT client $i ($key) in $(c_ns "$i")"
-  lab_bg "$(c_ns "$i")" "${CLIENT_LOG[$i]}" "$VPNHOST" --plugins "$SECURE_CLIENT" \
+  lab_bg "$(c_ns "$i")" "${CLIENT_LOG[$i]}" ${NOISE_WRAP[@]+"${NOISE_WRAP[@]}"} "$VPNHOST" --plugins "$SECURE_CLIENT" \
     --set "transport.connect=$(srv_underlay "$i")" --set "cipher.private_key_file=$LAB_TMP/$key.key" \
     --set "cipher.server_public_key=\"${PUB[server]}\"" --set "device.name=$P-t$i" \
     --stats-file "$LAB_TMP/c$i.stats" --log-level "$LAB_LOG_LEVEL" "$@"

@@ -1,5 +1,5 @@
-// Files a privileged process writes or trusts (SDK ABI 1.3; run_uid and
-// readable_problem() since 1.4).
+// Files a privileged process writes or trusts (SDK ABI 1.3; run_uid,
+// readable_problem() and resolve_path since 1.4).
 //
 // write_file_atomically(): replaces a file the way a process running as root
 // must, when others may write to the directory or guess names in it: the
@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,14 @@ inline bool random_suffix(std::string& out) {
 }
 
 }  // namespace files_detail
+
+// `path` resolved against `base_dir` (the manifest's directory) when it is
+// relative and base_dir is not empty, lexically normalised.
+inline std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  std::filesystem::path p(path);
+  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
 
 // Writes `text` to `path` through a new temporary file in the same directory
 // ("<path>.tmp.<12 random characters>", mode `mode` exactly, whatever the

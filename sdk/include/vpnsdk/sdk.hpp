@@ -13,6 +13,8 @@
 #include "vpnsdk/plugin.hpp"
 #include "vpnsdk/responder.hpp"
 #include "vpnsdk/router.hpp"
+#include "vpnsdk/secret.hpp"
+#include "vpnsdk/secret_file.hpp"
 #include "vpnsdk/session.hpp"
 #include "vpnsdk/status.hpp"
 #include "vpnsdk/transport.hpp"

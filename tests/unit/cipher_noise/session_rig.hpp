@@ -54,10 +54,10 @@ struct Rig {
 
   explicit Rig(std::optional<Key> psk = std::nullopt, int burst = 20) {
     NoiseConfig c;
-    c.self = server_key;
+    c.self = server_key.clone();
     c.clients = AuthorizedClients::parse(to_base64(alice_key.pub) + " alice 10.10.0.5\n" + to_base64(bob_key.pub) + " bob\n",
                                          "authorized_clients");
-    c.psk = psk;
+    c.psk = std::move(psk);
     c.handshake_burst = burst;
     c.handshakes_per_second = 1;
     server = std::make_unique<Side>(Side{time, {}, nullptr});
@@ -68,9 +68,9 @@ struct Rig {
   std::unique_ptr<Side> client(const DhKeyPair& key, std::optional<PublicKey> server_pub = std::nullopt,
                                std::optional<Key> psk = std::nullopt) {
     NoiseConfig c;
-    c.self = key;
+    c.self = key.clone();
     c.server = server_pub ? *server_pub : server_key.pub;
-    c.psk = psk;
+    c.psk = std::move(psk);
     auto side = std::make_unique<Side>(Side{time, {}, nullptr});
     side->ctx = std::make_shared<NoiseContext>(std::move(c), side->counters, nullptr);
     attach_clock(*side);

@@ -8,9 +8,13 @@
 
 #include <map>
 #include <memory>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "plugin_fixture.hpp"
 #include "support.hpp"
+#include "vpnsdk/testkit/memory.hpp"
 #include "vpnsdk/wire.hpp"
 
 using namespace noise_test;
@@ -53,6 +57,13 @@ vpnsdk::PacketPtr frame(vpnsdk::testkit::Harness& h, const Bytes& b, vpnsdk::wir
   auto p = h.packet(std::as_bytes(std::span<const std::uint8_t>(b)));
   p->meta.frame_type = static_cast<std::uint8_t>(t);
   return p;
+}
+
+// authorized_clients with alice and `more` other clients; its path.
+std::string many_clients(const Keys& k, int more) {
+  std::string list = to_base64(k.alice.pub) + " alice\n";
+  for (int i = 0; i < more; ++i) list += to_base64(cipher_noise::generate_keypair().pub) + " c" + std::to_string(i) + "\n";
+  return k.dir.write("clients-" + std::to_string(more), list, 0644);
 }
 
 Bytes contents(const vpnsdk::PacketBuffer& p) {
@@ -274,4 +285,68 @@ TEST_CASE("plugin: psk file and timers", "[cipher_noise][plugin]") {
   t["rekey_after_seconds"] = std::int64_t{2};
   t["reject_after_seconds"] = std::int64_t{180};
   CHECK(load(t)->status().ok());
+}
+
+// vpnsdk/secret.hpp through the built plugin: an instance maps and locks at
+// start the key memory it will need, sized from its authorized clients, and
+// says how much; the process's VmLck grows by exactly that.
+TEST_CASE("plugin: an instance holds its keys in locked memory and says how much", "[cipher_noise][plugin][locked]") {
+  Keys k;
+  Opts o = k.server_opts();
+  o["authorized_clients"] = many_clients(k, 100);
+  std::ostringstream text;
+  auto log = std::make_shared<spdlog::logger>("cipher_noise", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));
+  const bool fresh = !vpnsdk::testkit::loaded_already(plugin_path());  // ctest: one process per test case
+  const std::size_t before = vpnsdk::testkit::locked_kib();
+  auto h = std::make_unique<vpnsdk::testkit::Harness>(plugin_path(), o, vpnsdk::PoolConfig{}, ".", log);
+  REQUIRE(h->status().ok());
+  const std::size_t after = vpnsdk::testkit::locked_kib();
+  INFO(text.str());
+  const long logged = vpnsdk::testkit::locked_kib_logged(text.str());
+  REQUIRE(logged > 0);
+  CHECK(after >= static_cast<std::size_t>(logged));
+  if (fresh) CHECK(after - before == static_cast<std::size_t>(logged));
+  // Two key epochs of two 32-byte keys for each of the 101 clients, at least.
+  CHECK(static_cast<std::size_t>(logged) * 1024 >= 101 * 4 * 32);
+  CHECK(text.str().find("[warning]") == std::string::npos);
+  // Sessions and their handshakes fit in what was locked at start.
+  auto cli = load(k.client_opts("alice"));
+  REQUIRE(cli->status().ok());
+  auto c = session(*cli, vpnsdk::Role::initiator, 1);
+  auto s = session(*h, vpnsdk::Role::responder, 1);
+  vpnsdk::HandshakeMessages to_server, to_client;
+  REQUIRE(c->start(to_server).ok());
+  REQUIRE(s->handshake(to_server.at(0), to_client).ok());
+  REQUIRE(c->handshake(to_client.at(0), to_server).ok());
+  REQUIRE(first_frame(*c, *s));
+  CHECK(text.str().find("[warning]") == std::string::npos);
+}
+
+// The arena is sized so that a full /24 of clients fits under the 64 KiB
+// RLIMIT_MEMLOCK that systemd before 253 gives a service: no warning, and
+// the handshake of a session locks nothing more.
+TEST_CASE("plugin: 253 authorized clients fit under a 64 KiB RLIMIT_MEMLOCK", "[cipher_noise][plugin][locked]") {
+  Keys k;
+  Opts o = k.server_opts();
+  o["authorized_clients"] = many_clients(k, 252);
+  const bool fresh = !vpnsdk::testkit::loaded_already(plugin_path());
+  const std::string r = vpnsdk::testkit::in_child_with_memlock_limit(64 * 1024, [&]() -> std::string {
+    std::ostringstream text;
+    auto log = std::make_shared<spdlog::logger>("cipher_noise", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));
+    vpnsdk::testkit::Harness srv(plugin_path(), o, vpnsdk::PoolConfig{}, ".", log);
+    auto cli = load(k.client_opts("alice"));
+    if (!srv.status().ok() || !cli->status().ok()) return "not created: " + srv.status().message;
+    const long logged = vpnsdk::testkit::locked_kib_logged(text.str());
+    if (fresh && logged != 56) return "expected 'keys in locked memory (56 KiB)': " + text.str();
+    std::unique_ptr<vpnsdk::CipherSession> c, s;
+    if (!new_session(*cli, vpnsdk::Role::initiator, 1, c).ok() || !new_session(srv, vpnsdk::Role::responder, 1, s).ok())
+      return "no sessions";
+    vpnsdk::HandshakeMessages to_server, to_client;
+    if (!c->start(to_server).ok() || !s->handshake(to_server.at(0), to_client).ok() ||
+        !c->handshake(to_client.at(0), to_server).ok() || !first_frame(*c, *s))
+      return "no handshake";
+    if (text.str().find("keys are not all in locked memory") != std::string::npos) return "warned: " + text.str();
+    return {};
+  });
+  CHECK(r == "");
 }

@@ -2,7 +2,10 @@
 // tampering, replays (frames and initiations), identities, rekeying with
 // the previous keys kept for frames in flight, expiry, session replacement
 // and the handshake rate limit.
+#include <algorithm>
+
 #include "session_rig.hpp"
+#include "vpnsdk/testkit/memory.hpp"
 
 using namespace noise_test;
 using namespace std::chrono_literals;
@@ -256,9 +259,9 @@ TEST_CASE("session: psk2: same psk works, another psk fails on the client", "[ci
   Key psk, other;
   randombytes_buf(psk.data(), psk.size());
   randombytes_buf(other.data(), other.size());
-  Rig rig(psk);
+  Rig rig(psk.clone());
   {
-    auto alice = rig.client(rig.alice_key, std::nullopt, psk);
+    auto alice = rig.client(rig.alice_key, std::nullopt, psk.clone());
     auto c = Rig::session(*alice, Role::initiator);
     auto s = Rig::session(*rig.server, Role::responder);
     connect(rig, *c, *s);
@@ -266,7 +269,7 @@ TEST_CASE("session: psk2: same psk works, another psk fails on the client", "[ci
   }
   {
     rig.time.advance(1s);
-    auto bob = rig.client(rig.bob_key, std::nullopt, other);
+    auto bob = rig.client(rig.bob_key, std::nullopt, other.clone());
     auto c = Rig::session(*bob, Role::initiator, 2);
     auto s = Rig::session(*rig.server, Role::responder, 2);
     HandshakeMessages m1;
@@ -503,6 +506,8 @@ TEST_CASE("session: a rekey with another client's key is dropped, the session go
 namespace cipher_noise {
 struct KeypairTestAccess {
   static void set_sent(Keypair& k, std::uint64_t n) { k.send_counter_ = n; }
+  static const std::uint8_t* send_key(const Keypair& k) { return k.send_.data(); }
+  static const std::uint8_t* recv_key(const Keypair& k) { return k.recv_.data(); }
 };
 }  // namespace cipher_noise
 
@@ -531,4 +536,44 @@ TEST_CASE("session: a rekey after 2^60 frames, and no frame past the counter lim
   auto st = s->seal(*q);
   CHECK(st.code == Code::session_fatal);
   CHECK(q->size() == before);
+}
+
+// Where the key material of a session lives (vpnsdk/secret.hpp): the static
+// key and the psk, a running handshake's hash, and every key pair, in
+// locked pages left out of core dumps; an expired key pair is wiped.
+TEST_CASE("session: keys live in locked memory left out of core dumps, and are wiped when dropped",
+          "[cipher_noise][session][locked]") {
+  Rig rig(generate_keypair().priv);  // any 32 random bytes make a psk
+  auto alice = rig.client(rig.alice_key, std::nullopt, rig.server->ctx->cfg.psk->clone());
+  std::unique_ptr<NoiseSession> c = Rig::session(*alice, Role::initiator), s = Rig::session(*rig.server, Role::responder);
+  connect(rig, *c, *s);
+  std::vector<std::pair<std::string, const std::uint8_t*>> where = {
+      {"server static key", rig.server->ctx->cfg.self.priv.data()},
+      {"client static key", alice->ctx->cfg.self.priv.data()},
+      {"psk", rig.server->ctx->cfg.psk->data()},
+      {"client send key", cipher_noise::KeypairTestAccess::send_key(*c->current_keys())},
+      {"client receive key", cipher_noise::KeypairTestAccess::recv_key(*c->current_keys())},
+      {"server send key", cipher_noise::KeypairTestAccess::send_key(*s->current_keys())},
+      {"server receive key", cipher_noise::KeypairTestAccess::recv_key(*s->current_keys())},
+  };
+  HandshakeConfig hc;
+  hc.pattern = &pattern_ik();
+  hc.initiator = false;
+  hc.s = rig.server_key.clone();
+  const HandshakeState hs(std::move(hc));
+  where.emplace_back("handshake hash", hs.handshake_hash().data());
+  for (const auto& [what, p] : where) {
+    INFO(what);
+    const auto f = vpnsdk::testkit::mapping_flags(p);
+    CHECK(f.found);
+    CHECK(f.locked);
+    CHECK(f.no_dump);
+  }
+  // Keys that reach reject_after are dropped: their slot reads zero.
+  const std::uint8_t* send = cipher_noise::KeypairTestAccess::send_key(*c->current_keys());
+  rig.time.advance(181s);
+  HandshakeMessages out;
+  CHECK(c->tick(out).code == Code::session_fatal);
+  CHECK(c->current_keys() == nullptr);
+  CHECK(std::all_of(send, send + kKeyLen, [](std::uint8_t b) { return b == 0; }));
 }

@@ -163,8 +163,8 @@ TEST_CASE("dos: the right static key with another psk does not replace the live 
   Key psk, wrong;
   randombytes_buf(psk.data(), psk.size());
   randombytes_buf(wrong.data(), wrong.size());
-  Rig rig(psk);
-  auto alice = rig.client(rig.alice_key, std::nullopt, psk);
+  Rig rig(psk.clone());
+  auto alice = rig.client(rig.alice_key, std::nullopt, psk.clone());
   auto c1 = Rig::session(*alice, Role::initiator, 1);
   auto s1 = Rig::session(*rig.server, Role::responder, 1);
   connect(rig, *c1, *s1);
@@ -172,7 +172,7 @@ TEST_CASE("dos: the right static key with another psk does not replace the live 
   // day ahead (an accepted future timestamp would lock alice out).
   FakeTime ahead;
   ahead.wall = rig.time.wall + 24h;
-  auto thief = rig.client(rig.alice_key, std::nullopt, wrong);
+  auto thief = rig.client(rig.alice_key, std::nullopt, wrong.clone());
   thief->ctx->wall = [&ahead] { return ahead.wall; };
   auto t = Rig::session(*thief, Role::initiator, 2);
   auto s2 = Rig::session(*rig.server, Role::responder, 2, "172.31.6.6");

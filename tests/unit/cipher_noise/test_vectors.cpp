@@ -32,7 +32,7 @@ std::vector<Key> psks(const Json& v, const std::string& field) {
     REQUIRE(b.size() == kKeyLen);
     Key k;
     std::copy(b.begin(), b.end(), k.data());
-    out.push_back(k);
+    out.push_back(std::move(k));
   }
   return out;
 }
@@ -185,7 +185,7 @@ TEST_CASE("vectors: IKpsk2 with another psk: the initiation reads, the response 
   rc.e = key(v, "resp_ephemeral");
   Key wrong;
   wrong.data()[0] = 1;
-  rc.psks.push_back(wrong);
+  rc.psks.push_back(std::move(wrong));
   HandshakeState init(std::move(ic));
   HandshakeState resp(std::move(rc));
   Bytes m1, p1, m2, p2;

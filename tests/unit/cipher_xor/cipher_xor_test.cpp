@@ -10,12 +10,16 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "key_files.hpp"
 #include "vpnsdk/cipher.hpp"
 #include "vpnsdk/testkit/harness.hpp"
+#include "vpnsdk/testkit/memory.hpp"
 
 namespace {
 
@@ -335,4 +339,25 @@ TEST_CASE("key file refused with a message naming the file and the option", "[ci
   SECTION("empty option") {
     CHECK_THAT(refusal(""), Contains("key_file"));
   }
+}
+
+// vpnsdk/secret.hpp through the built plugin: the key and its expanded
+// keystream block are in locked memory, and the plugin says how much.
+TEST_CASE("the key is held in locked memory and the plugin says how much", "[cipher_xor][locked]") {
+  TempDir dir;
+  const std::string key = dir.write_key("k", Bytes(32, 7));
+  std::ostringstream text;
+  auto log = std::make_shared<spdlog::logger>("cipher_xor", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));
+  const bool fresh = !vpnsdk::testkit::loaded_already(plugin_path());  // ctest: one process per test case
+  const std::size_t before = vpnsdk::testkit::locked_kib();
+  vpnsdk::testkit::Harness h(plugin_path(), {{"key_file", key}}, vpnsdk::PoolConfig{}, ".", log);
+  REQUIRE(h.status().ok());
+  const std::size_t after = vpnsdk::testkit::locked_kib();
+  INFO(text.str());
+  const long logged = vpnsdk::testkit::locked_kib_logged(text.str());
+  REQUIRE(logged >= 4);  // at least the 4 KiB keystream block
+  CHECK(after >= static_cast<std::size_t>(logged));
+  CHECK(after - before >= 4);  // this instance's keystream block: pages of its own, locked now
+  if (fresh) CHECK(after - before == static_cast<std::size_t>(logged));
+  CHECK(text.str().find("keys are not all in locked memory") == std::string::npos);
 }

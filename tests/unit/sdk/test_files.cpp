@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "vpnsdk/files.hpp"
 
 namespace fs = std::filesystem;
@@ -19,26 +20,7 @@ using Catch::Contains;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string tmpl = (fs::temp_directory_path() / "vpnsdk_files.XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, ec);
-    fs::remove_all(path, ec);
-  }
-  std::string at(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+using sdk_test::Dir;
 
 std::string read(const std::string& p) {
   std::ifstream f(p);
