@@ -27,6 +27,7 @@
 #pragma once
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,7 +60,7 @@ class SecretArena {
     for (std::size_t i = 0; i < kClasses; ++i) classes_[i].slot = kMinSlot << i;
   }
   // Unmaps everything, unless a secret still holds a slot (then its pages
-  // stay). An arena must outlive its secrets; secret_arena()'s is never destroyed.
+  // stay). An arena must outlive its secrets (secret_arena() sees to that).
   ~SecretArena() {
     if (in_use_ != 0) return;
     for (const Mapping& m : chunks_) ::munmap(m.base, m.bytes);
@@ -176,7 +177,10 @@ class SecretArena {
     void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) throw std::bad_alloc();
     ::madvise(m, bytes, MADV_DONTDUMP);
-    const Mapping out{static_cast<std::uint8_t*>(m), bytes, ::mlock(m, bytes) == 0};
+    // The system call, not mlock(): AddressSanitizer's mlock() does nothing
+    // (it guards against locking its shadow memory), and the sanitizer
+    // builds test that keys are locked.
+    const Mapping out{static_cast<std::uint8_t*>(m), bytes, ::syscall(SYS_mlock, m, bytes) == 0};
     if (!out.locked) note_lock_failure(errno, bytes);
     mapped_ += bytes;
     if (out.locked) locked_ += bytes;
@@ -216,12 +220,24 @@ class SecretArena {
   std::atomic<bool> unreported_{false};
 };
 
-// This shared object's arena (see the top of this file). Never destroyed: a
-// secret held by a static object (or by something a static object owns) may
-// be released after every static destructor of this shared object ran.
+namespace secret_detail {
+
+// Frees the arena at exit, or when the plugin is unloaded, if no secret
+// holds a slot then. Otherwise it stays: a secret owned by a static object
+// that was constructed before the arena is released after this runs.
+struct ArenaHolder {
+  SecretArena* arena = new SecretArena;
+  ~ArenaHolder() {
+    if (arena->in_use() == 0) delete arena;
+  }
+};
+
+}  // namespace secret_detail
+
+// This shared object's arena (see the top of this file).
 inline SecretArena& secret_arena() {
-  static SecretArena* const arena = new SecretArena;
-  return *arena;
+  static secret_detail::ArenaHolder holder;
+  return *holder.arena;
 }
 
 // N secret bytes in the arena, zero until written.

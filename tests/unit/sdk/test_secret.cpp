@@ -212,11 +212,11 @@ TEST_CASE("secret: with RLIMIT_MEMLOCK 0 nothing is locked and the start line is
   CHECK(r == "");
 }
 
-// secret_arena() is never destroyed: a secret owned (indirectly) by a static
-// object constructed before the arena dies after every static destructor of
-// the shared object ran, and must still find its arena. (With the arena a
-// static object, this was a heap-use-after-free at exit, found by
-// fuzz_datapath's global XorKeystream under ASan.)
+// secret_arena() outlives its secrets: one owned (indirectly) by a static
+// object constructed before the arena dies after the arena's own static
+// destructor ran, and must still find it. (With the arena a static object,
+// this was a heap-use-after-free at exit, found by fuzz_datapath's global
+// XorKeystream under ASan.)
 TEST_CASE("secret: a secret held by a static object is released after static destruction", "[secret]") {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
